@@ -1,0 +1,49 @@
+// The action's deploy step (src/deploy.ts: publish, then move a function onto the new version,
+// in every region at once) against the Lambda emulator, in a process of its own so its log
+// stays out of the benchmark's output. Prints one JSON line with the seconds it took.
+//
+//   tsx bench/deploy-stage.ts ENDPOINT ZIP_PATH LAYER_NAME FUNCTION REGION[,REGION...]
+
+import { performance } from 'node:perf_hooks'
+import { awsClients } from '../src/aws.js'
+import { deployLayer } from '../src/deploy.js'
+
+export interface DeployStageResult {
+  regions: string[]
+  seconds: number
+  failures: string[]
+}
+
+async function main(): Promise<void> {
+  const [endpoint, zipPath, layerName, fn, regionList] = process.argv.slice(2)
+  if (!endpoint || !zipPath || !layerName || !fn || !regionList) {
+    throw new Error(
+      'usage: tsx bench/deploy-stage.ts ENDPOINT ZIP_PATH LAYER_NAME FUNCTION REGION[,REGION...]'
+    )
+  }
+  const regions = regionList.split(',')
+  const clients = awsClients({
+    endpoint,
+    credentials: { accessKeyId: 'AKIDBENCHMARK', secretAccessKey: 'benchmark' }
+  })
+  const start = performance.now()
+  const result = await deployLayer(
+    {
+      layerName,
+      zipPath,
+      compatibleRuntimes: ['python3.11'],
+      compatibleArchitectures: ['x86_64'],
+      skipUnchanged: true,
+      regions,
+      functions: [fn],
+      shareWith: []
+    },
+    { clients }
+  )
+  const seconds = (performance.now() - start) / 1000
+  const out: DeployStageResult = { regions, seconds, failures: result.failures }
+  // The deploy logs through @actions/core on stdout; the result is the last line.
+  console.log(JSON.stringify(out))
+}
+
+await main()

@@ -1,0 +1,76 @@
+// The whole flow on this machine, with no AWS account and no internet: a package index and a
+// Lambda API emulator on 127.0.0.1, then the bundled action (dist/index.js) on Node 24, twice.
+import { LambdaClient, PublishLayerVersionCommand } from '@aws-sdk/client-lambda'
+import path from 'node:path'
+import { runAction, type ActionRun } from '../__tests__/support/action.js'
+import { catalog } from '../__tests__/support/catalog.js'
+import { startIndex } from '../__tests__/support/index-server.js'
+import { startLambdaEmulator } from '../emulator/lambda-api.js'
+
+const region = 'us-east-1'
+const credentials = {
+  AWS_ACCESS_KEY_ID: 'AKIDDEMO',
+  AWS_SECRET_ACCESS_KEY: 'demo',
+  AWS_REGION: region
+}
+
+const index = await startIndex(catalog())
+const emulator = await startLambdaEmulator()
+try {
+  // A function that already has another layer: the action must keep it, in place.
+  const lambda = new LambdaClient({
+    region,
+    endpoint: emulator.endpoint,
+    credentials: { accessKeyId: 'AKIDDEMO', secretAccessKey: 'demo' }
+  })
+  const tinyZip = catalog().find(d => d.filename.startsWith('tinyjson-1.0.0'))!.bytes
+  const other = await lambda.send(
+    new PublishLayerVersionCommand({ LayerName: 'shared-utils', Content: { ZipFile: tinyZip } })
+  )
+  emulator.createFunction({
+    name: 'demo-fn',
+    region,
+    runtime: 'python3.12',
+    architecture: 'x86_64',
+    layers: [other.LayerVersionArn!]
+  })
+
+  const inputs = {
+    requirements: 'examples/demo/requirements.txt',
+    runtime: 'python3.12',
+    architecture: 'x86_64',
+    'index-url': index.url,
+    'layer-name': 'demo-deps',
+    functions: 'demo-fn',
+    'keep-versions': '3'
+  }
+  const env = {
+    ...credentials,
+    AWS_ENDPOINT_URL_LAMBDA: emulator.endpoint,
+    AWS_ENDPOINT_URL_S3: emulator.endpoint
+  }
+  const cwd = path.resolve('.')
+
+  show('first run: build, publish, attach', await runAction(inputs, { cwd, env }))
+  show('second run, nothing changed: no new version', await runAction(inputs, { cwd, env }))
+  console.log(`demo-fn layers now: ${emulator.getFunction('demo-fn', region)?.layers.join(', ')}`)
+  console.log(
+    `demo-deps versions: ${emulator
+      .layerVersions('demo-deps', region)
+      .map(v => v.version)
+      .join(', ')}`
+  )
+} finally {
+  await emulator.close()
+  await index.close()
+}
+
+function show(title: string, run: ActionRun): void {
+  console.log(`\n=== ${title} (exit ${run.exitCode}) ===\n`)
+  if (run.exitCode !== 0) console.log(run.stdout, run.stderr)
+  console.log('outputs:')
+  for (const [name, value] of Object.entries(run.outputs)) console.log(`  ${name}: ${value}`)
+  console.log('\njob summary:\n')
+  console.log(run.summary)
+  if (run.exitCode !== 0) process.exitCode = 1
+}

@@ -1,0 +1,53 @@
+// Writes the README's inputs and outputs tables from action.yml, so the two never drift.
+// `npm run readme` rewrites them; __tests__/readme.test.ts fails when they differ.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { parse } from 'yaml'
+
+interface ActionYaml {
+  inputs: Record<string, { description: string; required?: boolean; default?: string }>
+  outputs: Record<string, { description: string }>
+}
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+
+export function inputsTable(action: ActionYaml): string {
+  const rows = Object.entries(action.inputs).map(
+    ([name, input]) =>
+      `| \`${name}\` | ${cell(input.description)} | ${input.default ? `\`${input.default}\`` : ''} |`
+  )
+  return ['| input | description | default |', '|---|---|---|', ...rows].join('\n')
+}
+
+export function outputsTable(action: ActionYaml): string {
+  const rows = Object.entries(action.outputs).map(
+    ([name, output]) => `| \`${name}\` | ${cell(output.description)} |`
+  )
+  return ['| output | description |', '|---|---|', ...rows].join('\n')
+}
+
+export function readAction(file = 'action.yml'): ActionYaml {
+  return parse(readFileSync(file, 'utf8')) as ActionYaml
+}
+
+/** The README with its generated sections replaced. */
+export function renderReadme(readme: string, action: ActionYaml): string {
+  return replaceSection(
+    replaceSection(readme, 'inputs', inputsTable(action)),
+    'outputs',
+    outputsTable(action)
+  )
+}
+
+function replaceSection(text: string, name: string, body: string): string {
+  const start = `<!-- ${name}:start -->`
+  const end = `<!-- ${name}:end -->`
+  const from = text.indexOf(start)
+  const to = text.indexOf(end)
+  if (from === -1 || to === -1) throw new Error(`README.md lacks the ${start} … ${end} markers`)
+  return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const readme = readFileSync('README.md', 'utf8')
+  writeFileSync('README.md', renderReadme(readme, readAction()))
+}

@@ -1,0 +1,262 @@
+// The AWS half of the action: in every region at once, publish (or reuse) the layer version,
+// share it, move the named functions onto it, then prune old versions. A failure in one
+// region or function is recorded and the rest carry on; the caller fails the step at the end.
+import * as core from '@actions/core'
+import { defaultClients, type AwsClients } from './aws.js'
+import {
+  attachToFunction,
+  layerArnOf,
+  placeFunctions,
+  type AttachResult,
+  type WaiterTiming
+} from './attach.js'
+import { cleanupLayerVersions, type CleanupResult } from './cleanup.js'
+import { errorMessage } from './errors.js'
+import { publishLayer, zipFacts, type LayerRequest, type PublishResult } from './publish.js'
+import { parseShareWith, shareLayerVersion } from './share.js'
+
+export interface DeployPlan extends LayerRequest {
+  regions: string[]
+  /** Names or ARNs, as given in the `functions` input. */
+  functions: string[]
+  shareWith: string[]
+  /** Keep the newest N versions; undefined or 0 deletes nothing. */
+  keepVersions?: number
+}
+
+export interface DeployOptions {
+  clients?: AwsClients
+  waiter?: WaiterTiming
+  /** Functions updated at once within a region. */
+  functionConcurrency?: number
+}
+
+export interface RegionResult {
+  region: string
+  layer?: PublishResult
+  /** Statement ids granted on the version. */
+  shared: string[]
+  functions: AttachResult[]
+  cleanup?: CleanupResult
+  /** Why publishing, sharing or cleanup failed in this region. */
+  errors: string[]
+}
+
+export interface DeployResult {
+  regions: RegionResult[]
+  /** One line per failed region step or function, naming it; empty when all went well. */
+  failures: string[]
+}
+
+export async function deployLayer(
+  plan: DeployPlan,
+  options: DeployOptions = {}
+): Promise<DeployResult> {
+  const clients = options.clients ?? defaultClients()
+  const grants = parseShareWith(plan.shareWith)
+  const placement = placeFunctions(plan.functions, plan.regions)
+  // Hash once; every region uploads the same bytes.
+  const zip = await zipFacts(plan.zipPath)
+
+  const settled = await Promise.allSettled(
+    plan.regions.map(region =>
+      deployRegion(region, placement.byRegion.get(region) ?? [], {
+        plan,
+        options,
+        clients,
+        grants,
+        zip
+      })
+    )
+  )
+  const regions = settled.map((outcome, i) =>
+    outcome.status === 'fulfilled'
+      ? outcome.value
+      : {
+          region: plan.regions[i],
+          shared: [],
+          functions: [],
+          errors: [errorMessage(outcome.reason)]
+        }
+  )
+  if (placement.unplaced.length) {
+    regions.push(...groupUnplaced(placement.unplaced))
+  }
+  return { regions, failures: failuresOf(regions) }
+}
+
+interface RegionContext {
+  plan: DeployPlan
+  options: DeployOptions
+  clients: AwsClients
+  grants: ReturnType<typeof parseShareWith>
+  zip: Awaited<ReturnType<typeof zipFacts>>
+}
+
+async function deployRegion(
+  region: string,
+  functions: string[],
+  { plan, options, clients, grants, zip }: RegionContext
+): Promise<RegionResult> {
+  const result: RegionResult = { region, shared: [], functions: [], errors: [] }
+  const lambda = clients.lambda(region)
+  try {
+    result.layer = await publishLayer(clients, region, plan, zip)
+  } catch (error) {
+    result.errors.push(`publish: ${errorMessage(error)}`)
+    // Without a version there is nothing to attach; say so per function rather than hide them.
+    result.functions = functions.map(name => ({
+      function: name,
+      region,
+      before: [],
+      after: [],
+      status: 'failed',
+      error: 'not attempted: the layer was not published in this region',
+      layersUnknown: true
+    }))
+    return result
+  }
+  const layer = result.layer
+
+  if (grants.length) {
+    try {
+      // On a reused version too: a rerun with a new share-with entry must still grant it.
+      result.shared = await shareLayerVersion(lambda, region, plan.layerName, layer.version, grants)
+    } catch (error) {
+      result.errors.push(`share-with: ${errorMessage(error)}`)
+    }
+  }
+
+  const fit = { runtimes: plan.compatibleRuntimes, architectures: plan.compatibleArchitectures }
+  result.functions = await mapLimit(functions, options.functionConcurrency ?? 4, name =>
+    attachToFunction(lambda, name, layer.layerVersionArn, fit, { region, waiter: options.waiter })
+  )
+
+  if (plan.keepVersions && plan.keepVersions > 0) {
+    try {
+      result.cleanup = await cleanupLayerVersions(lambda, region, plan.layerName, {
+        keep: plan.keepVersions,
+        current: layer.version,
+        ...versionUse(layer.layerArn, result.functions)
+      })
+    } catch (error) {
+      result.errors.push(`keep-versions: ${errorMessage(error)}`)
+    }
+  }
+  return result
+}
+
+/**
+ * Which versions of this layer the named functions hold now: the list after the update,
+ * or before it when the update failed. A function never read leaves its use unknown.
+ */
+export function versionUse(
+  layerArn: string,
+  functions: readonly AttachResult[]
+): { inUse: Map<number, string[]>; unknownUse?: string } {
+  const inUse = new Map<number, string[]>()
+  const unknown: string[] = []
+  for (const fn of functions) {
+    const layers = fn.status === 'failed' ? fn.before : fn.after
+    if (fn.layersUnknown) unknown.push(fn.function)
+    for (const arn of layers) {
+      if (layerArnOf(arn) !== layerArn) continue
+      const version = Number(arn.slice(arn.lastIndexOf(':') + 1))
+      inUse.set(version, [...(inUse.get(version) ?? []), fn.function])
+    }
+  }
+  if (!unknown.length) return { inUse }
+  return {
+    inUse,
+    unknownUse: `not deleted: the layers of ${unknown.join(', ')} could not be read, so this version may be in use`
+  }
+}
+
+function groupUnplaced(unplaced: AttachResult[]): RegionResult[] {
+  const byRegion = new Map<string, AttachResult[]>()
+  for (const fn of unplaced) byRegion.set(fn.region, [...(byRegion.get(fn.region) ?? []), fn])
+  return [...byRegion].map(([region, functions]) => ({ region, shared: [], functions, errors: [] }))
+}
+
+export function failuresOf(regions: readonly RegionResult[]): string[] {
+  return regions.flatMap(region => [
+    ...region.errors.map(error => `${region.region}: ${error}`),
+    // When publishing failed, the region's error already explains every skipped function.
+    ...region.functions
+      .filter(fn => fn.status === 'failed' && (region.layer || !region.errors.length))
+      .map(fn => `${fn.function} (${fn.region}): ${fn.error ?? 'failed'}`)
+  ])
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, keeping the input order in the result. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>
+): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
+
+/** The action's outputs, from the first region that has a layer (regions keep input order). */
+export function deployOutputs(result: DeployResult): Record<string, string> {
+  const first = result.regions.find(region => region.layer)?.layer
+  const regions = Object.fromEntries(
+    result.regions
+      .filter(region => region.layer)
+      .map(region => [
+        region.region,
+        { layerVersionArn: region.layer?.layerVersionArn, published: region.layer?.published }
+      ])
+  )
+  const multiRegion = new Set(result.regions.map(region => region.region)).size > 1
+  const functions = Object.fromEntries(
+    result.regions.flatMap(region =>
+      region.functions.map(fn => [
+        // A plain name is attached in each region; the key tells the copies apart.
+        multiRegion && !fn.function.startsWith('arn:')
+          ? `${fn.region}:${fn.function}`
+          : fn.function,
+        {
+          before: fn.before,
+          after: fn.after,
+          status: fn.status,
+          ...(fn.error ? { error: fn.error } : {})
+        }
+      ])
+    )
+  )
+  return {
+    'layer-arn': first?.layerArn ?? '',
+    'layer-version-arn': first?.layerVersionArn ?? '',
+    'layer-version': first ? String(first.version) : '',
+    published: String(result.regions.some(region => region.layer?.published)),
+    'code-sha256': first?.codeSha256 ?? '',
+    regions: JSON.stringify(regions),
+    functions: JSON.stringify(functions)
+  }
+}
+
+/** Logs the per-region outcome; main.ts writes the job summary from the same result. */
+export function logDeploy(result: DeployResult): void {
+  for (const region of result.regions) {
+    const layer = region.layer
+    if (layer) {
+      core.info(
+        `${region.region}: ${layer.layerVersionArn} (${layer.published ? 'published' : 'unchanged, reused'})`
+      )
+    }
+    for (const fn of region.functions) core.info(`${region.region}: ${fn.function} ${fn.status}`)
+    if (region.cleanup?.deleted.length) {
+      core.info(`${region.region}: deleted versions ${region.cleanup.deleted.join(', ')}`)
+    }
+  }
+}

@@ -1,0 +1,384 @@
+import {
+  ARCHITECTURES,
+  DEFAULT_RUNTIME,
+  LAYER_NAME_PATTERN,
+  LIMITS,
+  RUNTIMES,
+  findRuntime,
+  type Architecture,
+  type RuntimeFacts
+} from './facts.js'
+import type { Target } from './types.js'
+
+export type VerifyMode = 'error' | 'warn' | 'off'
+export type ImportCheckMode = 'auto' | 'true' | 'false'
+
+/** Every input of action.yml, read once and validated before anything else happens. */
+export interface ActionInputs {
+  requirements: string
+  target: Target
+  python: string
+  indexUrl?: string
+  extraIndexUrls: string[]
+  pipArgs: string[]
+  extras: string[]
+  groups: string[]
+  exclude: string[]
+  slim: boolean
+  strip: boolean
+  verify: VerifyMode
+  importCheck: ImportCheckMode
+  importCheckSkip: string[]
+  publish: boolean
+  layerName?: string
+  description?: string
+  licenseInfo?: string
+  compatibleRuntimes: string[]
+  compatibleArchitectures: Architecture[]
+  /** Empty: the region from the SDK's default chain. */
+  regions: string[]
+  s3Bucket?: string
+  s3Prefix: string
+  skipUnchanged: boolean
+  functions: string[]
+  shareWith: string[]
+  /** 0 keeps every version. */
+  keepVersions: number
+  uploadArtifact: boolean
+  artifactName?: string
+  artifactRetentionDays?: number
+  /** Values to mask in logs (credentials inside index URLs). */
+  secrets: string[]
+  /** Things worth saying that do not stop the run (a runtime nearing its end of life). */
+  warnings: string[]
+}
+
+/** The defaults of action.yml, applied here too so the bundle runs the same without it. */
+export const INPUT_DEFAULTS: Record<string, string> = {
+  requirements: 'requirements.txt',
+  runtime: DEFAULT_RUNTIME,
+  architecture: 'x86_64',
+  python: 'python3',
+  'index-url': '',
+  'extra-index-url': '',
+  'pip-args': '',
+  extras: '',
+  groups: '',
+  exclude: '',
+  slim: 'true',
+  strip: 'false',
+  verify: 'error',
+  'import-check': 'auto',
+  'import-check-skip': '',
+  publish: 'true',
+  'layer-name': '',
+  description: '',
+  'license-info': '',
+  'compatible-runtimes': '',
+  'compatible-architectures': '',
+  regions: '',
+  's3-bucket': '',
+  's3-prefix': '',
+  'skip-unchanged': 'true',
+  functions: '',
+  'share-with': '',
+  'keep-versions': '',
+  'upload-artifact': 'false',
+  'artifact-name': '',
+  'artifact-retention-days': ''
+}
+
+export class InputError extends Error {
+  override name = 'InputError'
+}
+
+type GetInput = (name: string) => string
+
+/** Reads `INPUT_<NAME>` the way @actions/core does, falling back to action.yml's default. */
+export function inputFromEnv(env: NodeJS.ProcessEnv = process.env): GetInput {
+  return name => {
+    const value = env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`]?.trim() ?? ''
+    return value === '' ? (INPUT_DEFAULTS[name] ?? '') : value
+  }
+}
+
+export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): ActionInputs {
+  const warnings: string[] = []
+  const runtime = readRuntime(get('runtime'), today, warnings)
+  const architecture = oneOf(get, 'architecture', ARCHITECTURES)
+  const indexUrl = optionalUrl(get, 'index-url')
+  const extraIndexUrls = list(get('extra-index-url'), /\s+/).map(url =>
+    checkUrl('extra-index-url', url)
+  )
+  const publish = bool(get, 'publish')
+  const compatibleRuntimes = readCompatibleRuntimes(get, runtime)
+  const compatibleArchitectures = readCompatibleArchitectures(get, architecture)
+
+  return {
+    requirements: get('requirements'),
+    target: { runtime, architecture },
+    python: get('python'),
+    indexUrl,
+    extraIndexUrls,
+    pipArgs: splitArgs(get('pip-args')),
+    extras: list(get('extras')),
+    groups: list(get('groups')),
+    exclude: list(get('exclude')).map(canonicalName),
+    slim: bool(get, 'slim'),
+    strip: bool(get, 'strip'),
+    verify: oneOf(get, 'verify', ['error', 'warn', 'off'] as const),
+    importCheck: oneOf(get, 'import-check', ['auto', 'true', 'false'] as const),
+    importCheckSkip: list(get('import-check-skip')),
+    publish,
+    layerName: readLayerName(get, publish),
+    description: maxLength(get, 'description', LIMITS.descriptionMax),
+    licenseInfo: maxLength(get, 'license-info', LIMITS.licenseInfoMax),
+    compatibleRuntimes,
+    compatibleArchitectures,
+    regions: list(get('regions')).map(checkRegion),
+    s3Bucket: get('s3-bucket') || undefined,
+    s3Prefix: get('s3-prefix'),
+    skipUnchanged: bool(get, 'skip-unchanged'),
+    functions: list(get('functions'), /\n/).map(checkFunction),
+    shareWith: list(get('share-with')).map(checkPrincipal),
+    keepVersions: wholeNumber(get, 'keep-versions', 0, 10_000) ?? 0,
+    uploadArtifact: bool(get, 'upload-artifact'),
+    artifactName: get('artifact-name') || undefined,
+    artifactRetentionDays: wholeNumber(get, 'artifact-retention-days', 1, 90),
+    secrets: [indexUrl, ...extraIndexUrls].flatMap(url => (url ? urlSecrets(url) : [])),
+    warnings
+  }
+}
+
+function readRuntime(name: string, today: Date, warnings: string[]): RuntimeFacts {
+  const runtime = findRuntime(name)
+  const supported = RUNTIMES.filter(r => !isPast(r.blockCreate, today)).map(r => r.name)
+  if (!runtime) {
+    throw new InputError(
+      `runtime: "${name}" is not a Lambda Python runtime; use one of ${supported.join(', ')}`
+    )
+  }
+  const dates = `deprecated ${runtime.deprecated}, function create blocked ${runtime.blockCreate}, update blocked ${runtime.blockUpdate}`
+  if (isPast(runtime.blockCreate, today)) {
+    throw new InputError(
+      `runtime: ${runtime.name} is deprecated on Lambda (${dates}); use one of ${supported.join(', ')}`
+    )
+  }
+  if (isPast(runtime.deprecated, today)) {
+    warnings.push(
+      `runtime: ${runtime.name} is deprecated on Lambda (${dates}); move to ${supported[0]}`
+    )
+  }
+  return runtime
+}
+
+function isPast(isoDate: string, today: Date): boolean {
+  return today.getTime() >= Date.parse(`${isoDate}T00:00:00Z`)
+}
+
+function readLayerName(get: GetInput, publish: boolean): string | undefined {
+  const name = get('layer-name')
+  if (!name) {
+    if (publish) {
+      throw new InputError(
+        'layer-name: required when publish is true (a name of letters, digits, - and _, or a layer ARN); or set publish: false to only build'
+      )
+    }
+    return undefined
+  }
+  if (name.length > LIMITS.layerNameMax || !LAYER_NAME_PATTERN.test(name)) {
+    throw new InputError(
+      `layer-name: "${name}" is not a layer name: use 1-${LIMITS.layerNameMax} letters, digits, - and _, or a layer ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME)`
+    )
+  }
+  return name
+}
+
+function readCompatibleRuntimes(get: GetInput, runtime: RuntimeFacts): string[] {
+  const runtimes = list(get('compatible-runtimes'))
+  if (runtimes.length === 0) return [runtime.name]
+  for (const name of runtimes) {
+    if (!findRuntime(name)) {
+      throw new InputError(
+        `compatible-runtimes: "${name}" is not a Lambda Python runtime; use any of ${RUNTIMES.map(r => r.name).join(', ')}`
+      )
+    }
+  }
+  if (runtimes.length > LIMITS.compatibleRuntimesMax) {
+    throw new InputError(`compatible-runtimes: at most ${LIMITS.compatibleRuntimesMax} runtimes`)
+  }
+  return [...new Set(runtimes)]
+}
+
+function readCompatibleArchitectures(get: GetInput, architecture: Architecture): Architecture[] {
+  const names = list(get('compatible-architectures'))
+  if (names.length === 0) return [architecture]
+  for (const name of names) {
+    if (!(ARCHITECTURES as readonly string[]).includes(name)) {
+      throw new InputError(
+        `compatible-architectures: "${name}" is not a Lambda architecture; use ${ARCHITECTURES.join(' and/or ')}`
+      )
+    }
+  }
+  return [...new Set(names)] as Architecture[]
+}
+
+function oneOf<T extends string>(get: GetInput, name: string, accepted: readonly T[]): T {
+  const value = get(name)
+  if (!(accepted as readonly string[]).includes(value)) {
+    throw new InputError(`${name}: "${value}" is not accepted; use one of ${accepted.join(', ')}`)
+  }
+  return value as T
+}
+
+function bool(get: GetInput, name: string): boolean {
+  const value = get(name).toLowerCase()
+  if (value === 'true') return true
+  if (value === 'false') return false
+  throw new InputError(`${name}: "${get(name)}" is not accepted; use true or false`)
+}
+
+function wholeNumber(get: GetInput, name: string, min: number, max: number): number | undefined {
+  const value = get(name)
+  if (value === '') return undefined
+  const number = Number(value)
+  if (!/^\d+$/.test(value) || number < min || number > max) {
+    throw new InputError(
+      `${name}: "${value}" is not accepted; use a whole number from ${min} to ${max}`
+    )
+  }
+  return number
+}
+
+function maxLength(get: GetInput, name: string, max: number): string | undefined {
+  const value = get(name)
+  if (value.length > max) {
+    throw new InputError(
+      `${name}: ${value.length} characters is too long; Lambda accepts at most ${max}`
+    )
+  }
+  return value || undefined
+}
+
+function optionalUrl(get: GetInput, name: string): string | undefined {
+  const value = get(name)
+  return value ? checkUrl(name, value) : undefined
+}
+
+function checkUrl(name: string, value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InputError(
+      `${name}: "${redact(value)}" is not a URL; use an http(s):// or file:// index URL`
+    )
+  }
+  if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
+    throw new InputError(
+      `${name}: "${redact(value)}" is not accepted; use an http(s):// or file:// index URL`
+    )
+  }
+  return value
+}
+
+/** The parts of a URL that must never reach a log: the password, the user, and the whole URL. */
+function urlSecrets(value: string): string[] {
+  const url = new URL(value)
+  if (!url.password && !url.username) return []
+  return [value, decodeURIComponent(url.password), decodeURIComponent(url.username)].filter(
+    secret => secret.length > 0
+  )
+}
+
+/** A URL with its credentials replaced, for error messages. */
+export function redact(value: string): string {
+  return value.replace(/\/\/[^/@]*@/, '//***@')
+}
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/
+
+function checkRegion(region: string): string {
+  if (!REGION.test(region)) {
+    throw new InputError(
+      `regions: "${region}" is not an AWS region; use names like us-east-1, eu-west-1`
+    )
+  }
+  return region
+}
+
+const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/
+const FUNCTION_ARN = /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]{1,64}$/
+
+function checkFunction(name: string): string {
+  if (!FUNCTION_NAME.test(name) && !FUNCTION_ARN.test(name)) {
+    throw new InputError(
+      `functions: "${name}" is not a function name (1-64 letters, digits, - and _) or a function ARN; give one per line`
+    )
+  }
+  return name
+}
+
+function checkPrincipal(principal: string): string {
+  if (
+    /^\d{12}$/.test(principal) ||
+    /^o-[a-z0-9]{10,32}$/.test(principal) ||
+    principal === 'public'
+  ) {
+    return principal
+  }
+  throw new InputError(
+    `share-with: "${principal}" is not accepted; use a 12-digit account id, an organization id (o-...), or public`
+  )
+}
+
+/** Comma or newline separated values, trimmed, empties and comments dropped. */
+export function list(value: string, separator: RegExp = /[,\n]/): string[] {
+  return value
+    .split(separator)
+    .map(item => item.trim())
+    .filter(item => item !== '' && !item.startsWith('#'))
+}
+
+/** PEP 503 normalised project name. */
+export function canonicalName(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-')
+}
+
+/**
+ * Splits pip-args like a shell would split words (quotes group, backslash escapes), without
+ * ever running one: the words go to pip as an argument array.
+ */
+export function splitArgs(value: string): string[] {
+  const words: string[] = []
+  let word = ''
+  let quote: '"' | "'" | undefined
+  let inWord = false
+  for (let i = 0; i < value.length; i++) {
+    const char = value[i]
+    if (quote) {
+      if (char === quote) quote = undefined
+      else if (char === '\\' && quote === '"' && i + 1 < value.length) word += value[++i]
+      else word += char
+    } else if (char === '"' || char === "'") {
+      quote = char
+      inWord = true
+    } else if (char === '\\' && i + 1 < value.length) {
+      word += value[++i]
+      inWord = true
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(word)
+      word = ''
+      inWord = false
+    } else {
+      word += char
+      inWord = true
+    }
+  }
+  if (quote) throw new InputError(`pip-args: unclosed ${quote} quote`)
+  if (inWord) words.push(word)
+  return words
+}

@@ -1,0 +1,215 @@
+import * as core from '@actions/core'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { annotate, annotateFindings } from './annotations.js'
+import { checkSize } from './size.js'
+import { checkImports, findInterpreter } from './importcheck.js'
+import { readInputs, type ActionInputs } from './inputs.js'
+import { readLayerPackages } from './packages.js'
+import { checkIndexes } from './index-check.js'
+import { checkPip, checkPipArgs, installRequirements, UnresolvableRequirement } from './pip.js'
+import { prune, type Exclusion } from './prune.js'
+import { buildSummary, setBuildOutputs, type BuildReport } from './report.js'
+import { readDependencySource, type DependencySource } from './sources/index.js'
+import { verifyLayer } from './verify.js'
+import { writeLayerZip } from './zip.js'
+import { errorMessage } from './errors.js'
+import { deploySummary, preflight, publishAndAttach } from './ship.js'
+
+/**
+ * inputs → source → install (pip) → prune → verify → zip → import check → size → report
+ * → publish (per region) → attach → report. The one place that fails the step.
+ */
+export async function run(): Promise<void> {
+  try {
+    const inputs = readInputs()
+    for (const secret of inputs.secrets) core.setSecret(secret)
+    for (const warning of inputs.warnings) core.warning(warning)
+    checkPipArgs(inputs.pipArgs)
+    const workDir = await mkdtemp(
+      path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'lambda-layer-')
+    )
+    const source = await readDependencySource(inputs.requirements, {
+      target: inputs.target,
+      extras: inputs.extras,
+      groups: inputs.groups,
+      workDir
+    })
+    await checkIndexes(inputs)
+    await checkPip(inputs.python)
+    const regions = inputs.publish ? await preflight(inputs) : []
+
+    const report = await buildLayer(inputs, source, workDir)
+    setBuildOutputs(report)
+    await core.summary.addRaw(buildSummary(report)).write()
+    failOnBuildProblems(inputs, report)
+
+    if (!inputs.publish) {
+      core.info('publish is false: built and verified only; no AWS call made')
+      return
+    }
+    const deployment = await publishAndAttach(inputs, regions, report, source)
+    await core.summary.addRaw(deploySummary(deployment)).write()
+    if (deployment.failures.length > 0) {
+      throw new Error(
+        `some of the work failed:\n${deployment.failures.map(f => `  ${f}`).join('\n')}`
+      )
+    }
+  } catch (error) {
+    core.setFailed(errorMessage(error))
+  }
+}
+
+async function buildLayer(
+  inputs: ActionInputs,
+  source: DependencySource,
+  workDir: string
+): Promise<BuildReport> {
+  const siteDir = path.join(workDir, 'python')
+  const pip = {
+    python: inputs.python,
+    target: inputs.target,
+    requirementsFile: source.requirementsFile,
+    siteDir,
+    workDir,
+    indexUrl: inputs.indexUrl,
+    extraIndexUrls: inputs.extraIndexUrls,
+    pipArgs: inputs.pipArgs,
+    // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
+    noDeps: source.kind !== 'requirements' && source.kind !== 'pyproject',
+    requireHashes: source.hashed
+  }
+  const installed = await installRequirements(pip).catch(error => {
+    if (error instanceof UnresolvableRequirement)
+      annotate('error', error.message, source.origin(error.packageName))
+    throw error
+  })
+  const pruned = await prune(
+    siteDir,
+    await readLayerPackages(siteDir, installed.installed),
+    installed.installed,
+    {
+      exclude: inputs.exclude,
+      slim: inputs.slim
+    }
+  )
+  for (const warning of pruned.warnings) core.warning(warning)
+
+  const findings =
+    inputs.verify === 'off' ? [] : await verifyLayer(siteDir, pruned.packages, inputs.target)
+  annotateFindings(findings, inputs.verify, source, installed.installed)
+
+  const zipName = `${inputs.layerName ?? 'layer'}-${inputs.target.runtime.name}-${inputs.target.architecture}.zip`
+  const zip = await writeLayerZip(siteDir, path.join(workDir, zipName), {
+    onWarning: message => core.warning(message)
+  })
+  core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
+
+  const importCheck = await runImportCheck(
+    inputs,
+    siteDir,
+    pruned.packages,
+    pruned.excluded,
+    workDir
+  )
+  return {
+    target: inputs.target,
+    source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },
+    packages: pruned.packages,
+    excluded: pruned.excluded,
+    builtFromSdist: installed.builtFromSdist,
+    slimmed: pruned.slimmed,
+    findings,
+    verify: inputs.verify,
+    importCheck,
+    zip
+  }
+}
+
+/** Verification and size problems stop the step before anything leaves the runner. */
+function failOnBuildProblems(inputs: ActionInputs, report: BuildReport): void {
+  const problems: string[] = []
+  if (inputs.verify === 'error' && report.findings.length > 0) {
+    problems.push(
+      `verification failed: the layer will not load on ${inputs.target.runtime.name} ${inputs.target.architecture}:\n` +
+        report.findings.map(f => `  ${f.message}`).join('\n')
+    )
+  }
+  if (inputs.verify === 'error' && report.importCheck.failures.length > 0) {
+    problems.push(
+      `import check failed:\n${report.importCheck.failures.map(f => `  ${f}`).join('\n')}`
+    )
+  }
+  const size = checkSize(report.zip, report.packages, inputs)
+  for (const notice of size.notices) core.notice(notice)
+  problems.push(...size.errors)
+  if (problems.length > 0) throw new Error(problems.join('\n'))
+}
+
+async function runImportCheck(
+  inputs: ActionInputs,
+  siteDir: string,
+  packages: BuildReport['packages'],
+  excluded: Exclusion[],
+  workDir: string
+): Promise<BuildReport['importCheck']> {
+  if (inputs.importCheck === 'false') return { summary: 'off', failures: [] }
+  const { interpreter, reason } = await findInterpreter(inputs.target, inputs.python)
+  if (!interpreter) {
+    if (inputs.importCheck === 'true') {
+      throw new Error(
+        `import-check: true needs ${reason}; install it (actions/setup-python) or set import-check: auto`
+      )
+    }
+    core.info(`import check skipped: ${reason}`)
+    return { summary: `skipped: ${reason}`, failures: [] }
+  }
+  const sdkDir = await installExcludedSdk(inputs, excluded, workDir)
+  const result = await core.group('import check', () =>
+    checkImports({
+      interpreter,
+      siteDir,
+      extraPaths: sdkDir ? [sdkDir] : [],
+      packages,
+      skip: inputs.importCheckSkip
+    })
+  )
+  const failures = result.failures.map(f => `${f.package}: ${f.error}`)
+  for (const failure of failures) {
+    if (inputs.verify === 'error') core.error(`import check: ${failure}`)
+    else if (inputs.verify === 'warn') core.warning(`import check: ${failure}`)
+  }
+  const summary =
+    failures.length === 0
+      ? `passed: ${result.checked.length} modules imported with ${interpreter.path} (${interpreter.version} ${interpreter.machine})`
+      : `${failures.length} of ${result.checked.length} modules failed to import`
+  return { summary, failures }
+}
+
+/**
+ * The runtime's SDK was left out of the layer because Lambda provides it; the import check
+ * needs it beside the layer, as Lambda will have it.
+ */
+async function installExcludedSdk(
+  inputs: ActionInputs,
+  excluded: Exclusion[],
+  workDir: string
+): Promise<string | undefined> {
+  const sdk = excluded.filter(e => e.reason.startsWith('the runtime ships it'))
+  if (sdk.length === 0) return undefined
+  const requirementsFile = path.join(workDir, 'runtime-sdk.txt')
+  await writeFile(requirementsFile, sdk.map(e => `${e.name}==${e.version}\n`).join(''))
+  const siteDir = path.join(workDir, 'runtime-sdk')
+  await installRequirements({
+    python: inputs.python,
+    target: inputs.target,
+    requirementsFile,
+    siteDir,
+    workDir: path.join(workDir, 'runtime-sdk-work'),
+    indexUrl: inputs.indexUrl,
+    extraIndexUrls: inputs.extraIndexUrls,
+    pipArgs: [...inputs.pipArgs, '--no-deps']
+  })
+  return siteDir
+}

@@ -1,0 +1,106 @@
+// What the three lock readers share: exact pins with their hashes, written for pip's
+// hash-checking mode, and the line of each package's entry for annotations.
+import * as core from '@actions/core'
+import {
+  type DependencySource,
+  type ReadContext,
+  type SourceKind,
+  displayPath,
+  identityOf,
+  writeGenerated
+} from './common.js'
+import { canonicalName } from './pep508.js'
+
+export interface LockedPin {
+  /** Canonical name. */
+  name: string
+  version: string
+  /** A direct URL to the wheel or sdist, when it is not installed from an index. */
+  url?: string
+  /** `algorithm:hex`, only algorithms pip accepts. */
+  hashes: string[]
+  /** Line of the package's entry in the lock file. */
+  line?: number
+}
+
+const PIP_HASHES = new Set(['sha256', 'sha384', 'sha512'])
+
+/** Keeps the hashes pip can check (`sha256:…` and stronger); anything else is dropped. */
+export function pipHashes(hashes: unknown[]): string[] {
+  return hashes.filter(
+    (h): h is string => typeof h === 'string' && PIP_HASHES.has(h.split(':')[0].toLowerCase())
+  )
+}
+
+/**
+ * The generated requirements file: one `name==version --hash=…` line per package, sorted, no
+ * markers (already evaluated). `direct` undefined means the manifest beside the lock was not
+ * there, so every locked package counts as requested.
+ */
+export async function lockedSource(
+  context: ReadContext,
+  kind: SourceKind,
+  pins: LockedPin[],
+  direct: Set<string> | undefined
+): Promise<DependencySource> {
+  const where = displayPath(context.file, context.cwd)
+  const byName = new Map<string, LockedPin>()
+  for (const pin of pins) {
+    const other = byName.get(pin.name)
+    if (other && other.version !== pin.version) {
+      const { runtime, architecture } = context.target
+      throw new Error(
+        `requirements: ${where} selects both ${pin.name} ${other.version} and ${pin.version} for ${runtime.name} ${architecture}; regenerate the lock file`
+      )
+    }
+    if (!other) byName.set(pin.name, pin)
+  }
+  const all = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1))
+  const unhashed = all.filter(p => p.hashes.length === 0)
+  const hashed = all.length > 0 && unhashed.length === 0
+  if (unhashed.length > 0 && unhashed.length < all.length)
+    core.warning(
+      `${where} records no hashes for ${unhashed.map(p => p.name).join(', ')}; pip installs from it without hash checking`
+    )
+  const pinned = (p: LockedPin): string =>
+    p.url ? `${p.name} @ ${p.url}` : `${p.name}==${p.version}`
+  const withHashes = (p: LockedPin): string =>
+    [pinned(p), ...[...new Set(p.hashes)].sort().map(h => `--hash=${h}`)].join(' ')
+  const lines = all.map(p => (hashed ? withHashes(p) : pinned(p)))
+  const names = new Set(all.map(p => p.name))
+  return {
+    kind,
+    file: context.file,
+    requirementsFile: await writeGenerated(context, kind, lines),
+    hashed,
+    directNames: [...(direct ?? names)].filter(n => names.has(n)).sort(),
+    origin: name => {
+      const line = byName.get(canonicalName(name))?.line
+      return line ? { file: context.file, line } : undefined
+    },
+    identity: identityOf(all.map(withHashes))
+  }
+}
+
+/** Where each `[[package]]` entry's `name = …` sits in a TOML lock, by name and version. */
+export function tomlPackageLines(
+  text: string
+): (name: string, version?: string) => number | undefined {
+  const entries: { name?: string; version?: string; line: number }[] = []
+  let current: { name?: string; version?: string; line: number } | undefined
+  text.split('\n').forEach((line, index) => {
+    if (/^\s*\[\[package\]\]\s*$/.test(line)) {
+      current = { line: index + 1 }
+      entries.push(current)
+    } else if (/^\s*\[/.test(line)) current = undefined
+    else if (current) {
+      const m = /^\s*(name|version)\s*=\s*"([^"]*)"/.exec(line)
+      if (m?.[1] === 'name' && current.name === undefined) {
+        current.name = canonicalName(m[2])
+        current.line = index + 1
+      } else if (m?.[1] === 'version' && current.version === undefined) current.version = m[2]
+    }
+  })
+  return (name, version) =>
+    entries.find(e => e.name === name && (version === undefined || e.version === version))?.line
+}
