@@ -133,7 +133,7 @@ describe('checkFit', () => {
 describe('attachToFunction when Lambda reports the update Failed', () => {
   // mockClient patches every LambdaClient, so it is set up and undone around this block only:
   // the emulator tests below need the real one.
-  let lambda: ReturnType<typeof mockClient<LambdaClient>>
+  let lambda: ReturnType<typeof mockClient>
   beforeAll(() => {
     lambda = mockClient(LambdaClient)
   })

@@ -389,6 +389,11 @@ describe('writeLayerZip', () => {
       fs.readFileSync(path.join(extracted, 'python/big/model.bin')).equals(incompressible)
     ).toBe(true)
     expect(zip.unzippedSize).toBe(2 * size + 6)
+    const storedPath = path.join(path.dirname(zipPath), 'stored.zip')
+    await writeLayerZip(site, storedPath, { level: 0 })
+    expect(listZip(storedPath).every(entry => entry.method === 0)).toBe(true)
+    expect(() => testZip(storedPath)).not.toThrow()
+    fs.rmSync(storedPath)
     // Spill files for big entries are cleaned up next to the zip.
     expect(fs.readdirSync(path.dirname(zipPath))).toEqual(['layer.zip'])
   })

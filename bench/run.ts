@@ -192,6 +192,7 @@ async function runScript(
   const dir = path.join(WORK, `round-${round}`, 'script')
   await fs.mkdir(path.join(dir, 'layers'), { recursive: true })
   await fs.writeFile(path.join(dir, 'requirements.txt'), requirements)
+  await settle()
   const load = os.loadavg()[0]
   const m = await measure('bash', [path.join(BENCH_DIR, 'hand-written.sh')], {
     cwd: dir,
@@ -251,6 +252,7 @@ async function runAction(
     // Debian's builds need glibc 2.35, above python3.11's Amazon Linux 2 (2.26): report, don't fail.
     INPUT_VERIFY: 'warn'
   }
+  await settle()
   const load = os.loadavg()[0]
   const m = await measure(NODE24, [BUNDLE], { cwd: dir, env })
   const outputs = parseOutputs(await fs.readFile(outputFile, 'utf8'))
@@ -283,6 +285,14 @@ async function runAction(
   }
   await finishRun(dir, keep ? zipPath : undefined, 'action.zip')
   return result
+}
+
+/**
+ * Flushes the previous run's dirty pages before the next run starts: each side writes and
+ * deletes hundreds of MB, and without this the next run pays for that write-back.
+ */
+async function settle(): Promise<void> {
+  await run('sync')
 }
 
 let defaults: Record<string, string> | undefined
@@ -368,6 +378,7 @@ async function zipStage(
     for (const writer of order) {
       const zipPath = path.join(dir, `${writer}.zip`)
       await fs.rm(zipPath, { force: true })
+      await settle()
       const load = os.loadavg()[0]
       let m: Measurement
       if (writer === 'info-zip') {

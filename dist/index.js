@@ -74533,15 +74533,12 @@ async function writeLayerZip(siteDir, zipPath, options = {}) {
     const windowBytes = Math.max(1, options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     const warn = options.onWarning ?? ((message) => core_warning(message));
     const entries = collectEntries(siteDir, prefix, warn);
-    const spillDir = await promises_default().mkdtemp(external_node_path_default().join(external_node_path_default().dirname(external_node_path_default().resolve(zipPath)), '.layer-zip-'));
+    const zipDir = external_node_path_default().dirname(external_node_path_default().resolve(zipPath));
+    await promises_default().mkdir(zipDir, { recursive: true });
+    const spill = new SpillDirectory(zipDir);
     const output = new HashingOutput((0,external_node_fs_.createWriteStream)(zipPath, { highWaterMark: IO_CHUNK }));
     try {
-        const central = await writeEntries(entries, output, {
-            level,
-            concurrency,
-            windowBytes,
-            spillDir
-        });
+        const central = await writeEntries(entries, output, { level, concurrency, windowBytes, spill });
         await writeCentralDirectory(central, output);
         await output.close();
         const digest = output.digest();
@@ -74561,7 +74558,7 @@ async function writeLayerZip(siteDir, zipPath, options = {}) {
         throw error;
     }
     finally {
-        await promises_default().rm(spillDir, { recursive: true, force: true });
+        await spill.remove();
     }
 }
 /** "python" or "/python/" → "python/"; "" stays "" (entries at the zip root). */
@@ -74619,8 +74616,10 @@ function collectEntries(siteDir, prefix, warn) {
         try {
             target = external_node_fs_default().realpathSync(full);
         }
-        catch {
-            warnings.push(`Skipped symlink ${zipName} -> ${link}: its target does not exist`);
+        catch (error) {
+            const code = error.code;
+            const reason = code === 'ENOENT' ? 'its target does not exist' : `it cannot be resolved (${code})`;
+            warnings.push(`Skipped symlink ${zipName} -> ${link}: ${reason}`);
             return;
         }
         if (!isInside(target)) {
@@ -74746,7 +74745,9 @@ function isStreamed(entry) {
 /** Reads the file into its window space, takes its CRC, and deflates it on the thread pool. */
 async function compressFile(entry, space, index, settings) {
     if (isStreamed(entry)) {
-        return compressLargeFile(entry, external_node_path_default().join(settings.spillDir, `${index}.deflate`), settings);
+        if (settings.level === 0)
+            return storeLargeFile(entry);
+        return compressLargeFile(entry, await settings.spill.file(`${index}.deflate`), settings.level);
     }
     const content = readSource(entry, space);
     const crc = external_node_zlib_default().crc32(content);
@@ -74767,7 +74768,7 @@ async function compressFile(entry, space, index, settings) {
     return { ...stored, method: DEFLATE, compressedSize: deflated.length, data: deflated };
 }
 /** Streams a big file through deflate into a spill file so it is never held in memory. */
-async function compressLargeFile(entry, spillFile, settings) {
+async function compressLargeFile(entry, spillFile, level) {
     let crc = 0;
     let size = 0;
     let compressedSize = 0;
@@ -74777,23 +74778,42 @@ async function compressLargeFile(entry, spillFile, settings) {
             size += chunk.length;
             yield chunk;
         }
-    }, external_node_zlib_default().createDeflateRaw({ level: Math.max(settings.level, 1), chunkSize: DEFLATE_CHUNK }), async function* (chunks) {
+    }, external_node_zlib_default().createDeflateRaw({ level, chunkSize: DEFLATE_CHUNK }), async function* (chunks) {
         for await (const chunk of chunks) {
             compressedSize += chunk.length;
             yield chunk;
         }
     }, (0,external_node_fs_.createWriteStream)(spillFile, { highWaterMark: IO_CHUNK }));
-    if (settings.level === 0 || compressedSize >= size) {
-        await promises_default().rm(spillFile, { force: true });
+    if (compressedSize < size) {
         return {
-            method: STORE,
+            method: DEFLATE,
             crc,
             size,
-            compressedSize: size,
-            data: { file: entry.source, verifyCrc: true }
+            compressedSize,
+            data: { file: spillFile, verifyCrc: false }
         };
     }
-    return { method: DEFLATE, crc, size, compressedSize, data: { file: spillFile, verifyCrc: false } };
+    await promises_default().rm(spillFile, { force: true });
+    return storedLargeFile(entry, crc, size);
+}
+async function storeLargeFile(entry) {
+    let crc = 0;
+    let size = 0;
+    for await (const chunk of (0,external_node_fs_.createReadStream)(entry.source, { highWaterMark: IO_CHUNK })) {
+        crc = external_node_zlib_default().crc32(chunk, crc);
+        size += chunk.length;
+    }
+    return storedLargeFile(entry, crc, size);
+}
+/** Copied from the source when written, so checked against this CRC then. */
+function storedLargeFile(entry, crc, size) {
+    return {
+        method: STORE,
+        crc,
+        size,
+        compressedSize: size,
+        data: { file: entry.source, verifyCrc: true }
+    };
 }
 /**
  * Reads a file of known size into its window space. Synchronous on purpose: the files were
@@ -75015,6 +75035,23 @@ async function writeCentralDirectory(records, output) {
 }
 // ---------------------------------------------------------------------------------------------
 // Plumbing
+/** Where big files' deflate output waits for its turn; created only if a big file comes. */
+class SpillDirectory {
+    created;
+    parent;
+    constructor(parent) {
+        this.parent = parent;
+    }
+    async file(name) {
+        this.created ??= promises_default().mkdtemp(external_node_path_default().join(this.parent, '.layer-zip-'));
+        return external_node_path_default().join(await this.created, name);
+    }
+    async remove() {
+        const dir = await this.created?.catch(() => undefined);
+        if (dir)
+            await promises_default().rm(dir, { recursive: true, force: true });
+    }
+}
 /** A write stream that hashes and counts what it writes, and waits when the disk lags. */
 class HashingOutput {
     offset = 0;
@@ -76020,12 +76057,12 @@ function logDeploy(result) {
     for (const region of result.regions) {
         const layer = region.layer;
         if (layer) {
-            core.info(`${region.region}: ${layer.layerVersionArn} (${layer.published ? 'published' : 'unchanged, reused'})`);
+            info(`${region.region}: ${layer.layerVersionArn} (${layer.published ? 'published' : 'unchanged, reused'})`);
         }
         for (const fn of region.functions)
-            core.info(`${region.region}: ${fn.function} ${fn.status}`);
+            info(`${region.region}: ${fn.function} ${fn.status}`);
         if (region.cleanup?.deleted.length) {
-            core.info(`${region.region}: deleted versions ${region.cleanup.deleted.join(', ')}`);
+            info(`${region.region}: deleted versions ${region.cleanup.deleted.join(', ')}`);
         }
     }
 }
@@ -76070,7 +76107,9 @@ async function publishAndAttach(inputs, regions, report, source) {
         shareWith: inputs.shareWith,
         keepVersions: inputs.keepVersions
     });
-    setDeployOutputs(result);
+    for (const [name, value] of Object.entries(deployOutputs(result)))
+        setOutput(name, value);
+    logDeploy(result);
     return result;
 }
 /** What the version was built from, so the console says where a layer came from. */
@@ -76078,31 +76117,9 @@ function defaultDescription(report, source) {
     const text = `${external_node_path_default().basename(source.file)} (deps ${source.identity.slice(0, 12)}), ${report.packages.length} packages, ${report.target.runtime.name} ${report.target.architecture}, by ${ACTION_NAME}`;
     return text.slice(0, LIMITS.descriptionMax);
 }
-function setDeployOutputs(result) {
-    const published = result.regions.filter(r => r.layer);
-    const first = published[0]?.layer;
-    if (first) {
-        setOutput('layer-arn', first.layerArn);
-        setOutput('layer-version-arn', first.layerVersionArn);
-        setOutput('layer-version', String(first.version));
-    }
-    setOutput('published', String(published.some(r => r.layer?.published)));
-    setOutput('regions', JSON.stringify(Object.fromEntries(published.map(r => [
-        r.region,
-        { layerVersionArn: r.layer?.layerVersionArn, published: r.layer?.published }
-    ]))));
-    setOutput('functions', JSON.stringify(result.regions.flatMap(r => r.functions.map(fn => ({
-        function: fn.function,
-        region: fn.region,
-        before: fn.before,
-        after: fn.after,
-        status: fn.status,
-        ...(fn.error ? { error: fn.error } : {})
-    })))));
-}
 /** The job summary's Markdown for publishing and attaching. */
 function deploySummary(result) {
-    const lines = ['### Published', '', '| region | layer version | |', '|---|---|---|'];
+    const lines = ['', '### Published', '', '| region | layer version | |', '|---|---|---|'];
     for (const region of result.regions) {
         const layer = region.layer;
         const what = layer

@@ -30,14 +30,15 @@ try {
   emulator.createFunction({
     name: 'demo-fn',
     region,
-    runtime: 'python3.12',
+    runtime: 'python3.11',
     architecture: 'x86_64',
     layers: [other.LayerVersionArn!]
   })
 
   const inputs = {
     requirements: 'examples/demo/requirements.txt',
-    runtime: 'python3.12',
+    // this machine has CPython 3.11, so the import check runs too
+    runtime: 'python3.11',
     architecture: 'x86_64',
     'index-url': index.url,
     'layer-name': 'demo-deps',

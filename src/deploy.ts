@@ -12,8 +12,14 @@ import {
 } from './attach.js'
 import { cleanupLayerVersions, type CleanupResult } from './cleanup.js'
 import { errorMessage } from './errors.js'
-import { publishLayer, zipFacts, type LayerRequest, type PublishResult } from './publish.js'
-import { parseShareWith, shareLayerVersion } from './share.js'
+import {
+  publishLayer,
+  zipFacts,
+  type LayerRequest,
+  type PublishResult,
+  type ZipFacts
+} from './publish.js'
+import { parseShareWith, shareLayerVersion, type ShareGrant } from './share.js'
 
 export interface DeployPlan extends LayerRequest {
   regions: string[]
@@ -89,8 +95,8 @@ interface RegionContext {
   plan: DeployPlan
   options: DeployOptions
   clients: AwsClients
-  grants: ReturnType<typeof parseShareWith>
-  zip: Awaited<ReturnType<typeof zipFacts>>
+  grants: ShareGrant[]
+  zip: ZipFacts
 }
 
 async function deployRegion(

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import path from 'node:path'
 import { defaultClients, defaultRegion } from './aws.js'
-import { deployLayer, type DeployResult } from './deploy.js'
+import { deployLayer, deployOutputs, logDeploy, type DeployResult } from './deploy.js'
 import { describeAwsError } from './errors.js'
 import { ACTION_NAME, LIMITS } from './facts.js'
 import type { ActionInputs } from './inputs.js'
@@ -47,7 +47,8 @@ export async function publishAndAttach(
     shareWith: inputs.shareWith,
     keepVersions: inputs.keepVersions
   })
-  setDeployOutputs(result)
+  for (const [name, value] of Object.entries(deployOutputs(result))) core.setOutput(name, value)
+  logDeploy(result)
   return result
 }
 
@@ -60,46 +61,9 @@ export function defaultDescription(
   return text.slice(0, LIMITS.descriptionMax)
 }
 
-function setDeployOutputs(result: DeployResult): void {
-  const published = result.regions.filter(r => r.layer)
-  const first = published[0]?.layer
-  if (first) {
-    core.setOutput('layer-arn', first.layerArn)
-    core.setOutput('layer-version-arn', first.layerVersionArn)
-    core.setOutput('layer-version', String(first.version))
-  }
-  core.setOutput('published', String(published.some(r => r.layer?.published)))
-  core.setOutput(
-    'regions',
-    JSON.stringify(
-      Object.fromEntries(
-        published.map(r => [
-          r.region,
-          { layerVersionArn: r.layer?.layerVersionArn, published: r.layer?.published }
-        ])
-      )
-    )
-  )
-  core.setOutput(
-    'functions',
-    JSON.stringify(
-      result.regions.flatMap(r =>
-        r.functions.map(fn => ({
-          function: fn.function,
-          region: fn.region,
-          before: fn.before,
-          after: fn.after,
-          status: fn.status,
-          ...(fn.error ? { error: fn.error } : {})
-        }))
-      )
-    )
-  )
-}
-
 /** The job summary's Markdown for publishing and attaching. */
 export function deploySummary(result: DeployResult): string {
-  const lines = ['### Published', '', '| region | layer version | |', '|---|---|---|']
+  const lines = ['', '### Published', '', '| region | layer version | |', '|---|---|---|']
   for (const region of result.regions) {
     const layer = region.layer
     const what = layer

@@ -114,15 +114,12 @@ export async function writeLayerZip(
   const warn = options.onWarning ?? ((message: string) => core.warning(message))
 
   const entries = collectEntries(siteDir, prefix, warn)
-  const spillDir = await fs.mkdtemp(path.join(path.dirname(path.resolve(zipPath)), '.layer-zip-'))
+  const zipDir = path.dirname(path.resolve(zipPath))
+  await fs.mkdir(zipDir, { recursive: true })
+  const spill = new SpillDirectory(zipDir)
   const output = new HashingOutput(createWriteStream(zipPath, { highWaterMark: IO_CHUNK }))
   try {
-    const central = await writeEntries(entries, output, {
-      level,
-      concurrency,
-      windowBytes,
-      spillDir
-    })
+    const central = await writeEntries(entries, output, { level, concurrency, windowBytes, spill })
     await writeCentralDirectory(central, output)
     await output.close()
     const digest = output.digest()
@@ -140,7 +137,7 @@ export async function writeLayerZip(
     await fs.rm(zipPath, { force: true })
     throw error
   } finally {
-    await fs.rm(spillDir, { recursive: true, force: true })
+    await spill.remove()
   }
 }
 
@@ -205,8 +202,11 @@ function collectEntries(
     let target: string
     try {
       target = fsSync.realpathSync(full)
-    } catch {
-      warnings.push(`Skipped symlink ${zipName} -> ${link}: its target does not exist`)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      const reason =
+        code === 'ENOENT' ? 'its target does not exist' : `it cannot be resolved (${code})`
+      warnings.push(`Skipped symlink ${zipName} -> ${link}: ${reason}`)
       return
     }
     if (!isInside(target)) {
@@ -277,7 +277,7 @@ interface WriteSettings {
   level: number
   concurrency: number
   windowBytes: number
-  spillDir: string
+  spill: SpillDirectory
 }
 
 /**
@@ -359,7 +359,8 @@ async function compressFile(
   settings: WriteSettings
 ): Promise<EntryData> {
   if (isStreamed(entry)) {
-    return compressLargeFile(entry, path.join(settings.spillDir, `${index}.deflate`), settings)
+    if (settings.level === 0) return storeLargeFile(entry)
+    return compressLargeFile(entry, await settings.spill.file(`${index}.deflate`), settings.level)
   }
   const content = readSource(entry, space)
   const crc = zlib.crc32(content)
@@ -382,7 +383,7 @@ async function compressFile(
 async function compressLargeFile(
   entry: FileEntry,
   spillFile: string,
-  settings: WriteSettings
+  level: number
 ): Promise<EntryData> {
   let crc = 0
   let size = 0
@@ -396,7 +397,7 @@ async function compressLargeFile(
         yield chunk
       }
     },
-    zlib.createDeflateRaw({ level: Math.max(settings.level, 1), chunkSize: DEFLATE_CHUNK }),
+    zlib.createDeflateRaw({ level, chunkSize: DEFLATE_CHUNK }),
     async function* (chunks: AsyncIterable<Buffer>) {
       for await (const chunk of chunks) {
         compressedSize += chunk.length
@@ -405,17 +406,38 @@ async function compressLargeFile(
     },
     createWriteStream(spillFile, { highWaterMark: IO_CHUNK })
   )
-  if (settings.level === 0 || compressedSize >= size) {
-    await fs.rm(spillFile, { force: true })
+  if (compressedSize < size) {
     return {
-      method: STORE,
+      method: DEFLATE,
       crc,
       size,
-      compressedSize: size,
-      data: { file: entry.source, verifyCrc: true }
+      compressedSize,
+      data: { file: spillFile, verifyCrc: false }
     }
   }
-  return { method: DEFLATE, crc, size, compressedSize, data: { file: spillFile, verifyCrc: false } }
+  await fs.rm(spillFile, { force: true })
+  return storedLargeFile(entry, crc, size)
+}
+
+async function storeLargeFile(entry: FileEntry): Promise<EntryData> {
+  let crc = 0
+  let size = 0
+  for await (const chunk of createReadStream(entry.source, { highWaterMark: IO_CHUNK })) {
+    crc = zlib.crc32(chunk as Buffer, crc)
+    size += (chunk as Buffer).length
+  }
+  return storedLargeFile(entry, crc, size)
+}
+
+/** Copied from the source when written, so checked against this CRC then. */
+function storedLargeFile(entry: FileEntry, crc: number, size: number): EntryData {
+  return {
+    method: STORE,
+    crc,
+    size,
+    compressedSize: size,
+    data: { file: entry.source, verifyCrc: true }
+  }
 }
 
 /**
@@ -656,6 +678,26 @@ async function writeCentralDirectory(
 
 // ---------------------------------------------------------------------------------------------
 // Plumbing
+
+/** Where big files' deflate output waits for its turn; created only if a big file comes. */
+class SpillDirectory {
+  private created: Promise<string> | undefined
+  private readonly parent: string
+
+  constructor(parent: string) {
+    this.parent = parent
+  }
+
+  async file(name: string): Promise<string> {
+    this.created ??= fs.mkdtemp(path.join(this.parent, '.layer-zip-'))
+    return path.join(await this.created, name)
+  }
+
+  async remove(): Promise<void> {
+    const dir = await this.created?.catch(() => undefined)
+    if (dir) await fs.rm(dir, { recursive: true, force: true })
+  }
+}
 
 /** A write stream that hashes and counts what it writes, and waits when the disk lags. */
 class HashingOutput {
