@@ -66840,7 +66840,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(410);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(810);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66849,7 +66849,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 410:
+/***/ 810:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69963,6 +69963,9 @@ function readInputs(get = inputFromEnv(), today = new Date()) {
     const publish = bool(get, 'publish');
     const compatibleRuntimes = readCompatibleRuntimes(get, runtime);
     const compatibleArchitectures = readCompatibleArchitectures(get, architecture);
+    if (!compatibleRuntimes.includes(runtime.name)) {
+        warnings.push(`compatible-runtimes: ${compatibleRuntimes.join(', ')} does not include ${runtime.name}, the runtime the layer is built for; functions on other Python versions may fail to import its extension modules`);
+    }
     return {
         requirements: get('requirements'),
         target: { runtime, architecture },
@@ -70051,6 +70054,9 @@ function readCompatibleArchitectures(get, architecture) {
         if (!ARCHITECTURES.includes(name)) {
             throw new InputError(`compatible-architectures: "${name}" is not a Lambda architecture; use ${ARCHITECTURES.join(' and/or ')}`);
         }
+    }
+    if (!names.includes(architecture)) {
+        throw new InputError(`compatible-architectures: must include ${architecture}, the architecture the layer is built for (its shared objects run on nothing else)`);
     }
     return [...new Set(names)];
 }
@@ -74475,6 +74481,73 @@ function compareStrings(a, b) {
     return a < b ? -1 : a > b ? 1 : 0;
 }
 
+;// CONCATENATED MODULE: ./src/strip.ts
+
+
+
+
+
+/**
+ * Shared objects a strip may touch: never those in `*.libs/` folders, the libraries auditwheel
+ * bundles, whose ELF load commands strip misaligns ("ELF load command … not page-aligned").
+ */
+function isStrippable(file) {
+    const parts = file.split('/');
+    if (parts.some(part => part.endsWith('.libs') || part.endsWith('.dist-info')))
+        return false;
+    return /\.so(\.\d+)*$/.test(file);
+}
+/** binutils for the target machine: the host's own strip only reads its own machine's ELF. */
+function stripTool(architecture, hostMachine = external_node_os_default().machine()) {
+    const machine = WHEEL_MACHINE[architecture];
+    return hostMachine === machine ? 'strip' : `${machine}-linux-gnu-strip`;
+}
+async function stripSharedObjects(siteDir, packages, architecture) {
+    const tool = stripTool(architecture);
+    const targets = packages.flatMap(pkg => pkg.files.filter(isStrippable));
+    if (targets.length === 0)
+        return { packages, stripped: 0, savedBytes: 0 };
+    const before = await sizes(siteDir, targets);
+    for (let i = 0; i < targets.length; i += 200) {
+        const batch = targets.slice(i, i + 200).map(file => external_node_path_default().join(siteDir, file));
+        try {
+            const { exitCode, stderr } = await getExecOutput(tool, ['--strip-unneeded', ...batch], {
+                ignoreReturnCode: true,
+                silent: true
+            });
+            if (exitCode !== 0)
+                return {
+                    packages,
+                    stripped: 0,
+                    savedBytes: 0,
+                    warning: `strip: ${tool} failed, shared objects may be partly stripped: ${stderr.trim().split('\n')[0]}`
+                };
+        }
+        catch {
+            return {
+                packages,
+                stripped: 0,
+                savedBytes: 0,
+                warning: `strip: ${tool} was not found on the runner (install binutils for ${WHEEL_MACHINE[architecture]}); shared objects left as they are`
+            };
+        }
+    }
+    const after = await sizes(siteDir, targets);
+    let savedBytes = 0;
+    const updated = packages.map(pkg => {
+        const saved = pkg.files
+            .filter(isStrippable)
+            .reduce((sum, file) => sum + (before.get(file) - after.get(file)), 0);
+        savedBytes += saved;
+        return saved === 0 ? pkg : { ...pkg, bytes: pkg.bytes - saved };
+    });
+    return { packages: updated, stripped: targets.length, savedBytes };
+}
+async function sizes(siteDir, files) {
+    const entries = await Promise.all(files.map(async (file) => [file, (await (0,promises_.lstat)(external_node_path_default().join(siteDir, file))).size]));
+    return new Map(entries);
+}
+
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: external "node:fs"
@@ -76075,6 +76148,7 @@ function logDeploy(result) {
 
 
 
+
 /**
  * Before the build: the regions to publish to and credentials that resolve, so a missing
  * AWS setup fails in seconds, not after pip.
@@ -76083,6 +76157,9 @@ async function preflight(inputs) {
     const regions = inputs.regions.length > 0 ? inputs.regions : [await defaultRegion()];
     for (const region of regions)
         checkLayerRegion(inputs.layerName, region);
+    const [unplaced] = placeFunctions(inputs.functions, regions).unplaced;
+    if (unplaced)
+        throw new Error(`functions: ${unplaced.error}`);
     try {
         await defaultClients().lambda(regions[0]).config.credentials();
     }
@@ -76169,6 +76246,7 @@ function deploySummary(result) {
 
 
 
+
 /**
  * inputs → source → install (pip) → prune → verify → zip → import check → size → report
  * → publish (per region) → attach → report. The one place that fails the step.
@@ -76235,7 +76313,10 @@ async function buildLayer(inputs, source, workDir) {
     });
     for (const warning of pruned.warnings)
         core_warning(warning);
-    const findings = inputs.verify === 'off' ? [] : await verifyLayer(siteDir, pruned.packages, inputs.target);
+    const packages = inputs.strip
+        ? await stripLayer(siteDir, pruned.packages, inputs.target.architecture)
+        : pruned.packages;
+    const findings = inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target);
     annotateFindings(findings, inputs.verify, source, installed.installed);
     const zipName = `${inputs.layerName ?? 'layer'}-${inputs.target.runtime.name}-${inputs.target.architecture}.zip`;
     const zip = await writeLayerZip(siteDir, external_node_path_default().join(workDir, zipName), {
@@ -76246,7 +76327,7 @@ async function buildLayer(inputs, source, workDir) {
     return {
         target: inputs.target,
         source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },
-        packages: pruned.packages,
+        packages,
         excluded: pruned.excluded,
         builtFromSdist: installed.builtFromSdist,
         slimmed: pruned.slimmed,
@@ -76255,6 +76336,14 @@ async function buildLayer(inputs, source, workDir) {
         importCheck,
         zip
     };
+}
+async function stripLayer(siteDir, packages, architecture) {
+    const result = await stripSharedObjects(siteDir, packages, architecture);
+    if (result.warning)
+        core_warning(result.warning);
+    else
+        info(`strip: ${result.stripped} shared objects, ${result.savedBytes} bytes saved`);
+    return result.packages;
 }
 /** Verification and size problems stop the step before anything leaves the runner. */
 function failOnBuildProblems(inputs, report) {

@@ -113,6 +113,11 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
   const publish = bool(get, 'publish')
   const compatibleRuntimes = readCompatibleRuntimes(get, runtime)
   const compatibleArchitectures = readCompatibleArchitectures(get, architecture)
+  if (!compatibleRuntimes.includes(runtime.name)) {
+    warnings.push(
+      `compatible-runtimes: ${compatibleRuntimes.join(', ')} does not include ${runtime.name}, the runtime the layer is built for; functions on other Python versions may fail to import its extension modules`
+    )
+  }
 
   return {
     requirements: get('requirements'),
@@ -219,6 +224,11 @@ function readCompatibleArchitectures(get: GetInput, architecture: Architecture):
         `compatible-architectures: "${name}" is not a Lambda architecture; use ${ARCHITECTURES.join(' and/or ')}`
       )
     }
+  }
+  if (!names.includes(architecture)) {
+    throw new InputError(
+      `compatible-architectures: must include ${architecture}, the architecture the layer is built for (its shared objects run on nothing else)`
+    )
   }
   return [...new Set(names)] as Architecture[]
 }

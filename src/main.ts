@@ -13,6 +13,9 @@ import { prune, type Exclusion } from './prune.js'
 import { buildSummary, setBuildOutputs, type BuildReport } from './report.js'
 import { readDependencySource, type DependencySource } from './sources/index.js'
 import { verifyLayer } from './verify.js'
+import { stripSharedObjects } from './strip.js'
+import type { Architecture } from './facts.js'
+import type { LayerPackage } from './types.js'
 import { writeLayerZip } from './zip.js'
 import { errorMessage } from './errors.js'
 import { deploySummary, preflight, publishAndAttach } from './ship.js'
@@ -95,9 +98,12 @@ async function buildLayer(
     }
   )
   for (const warning of pruned.warnings) core.warning(warning)
+  const packages = inputs.strip
+    ? await stripLayer(siteDir, pruned.packages, inputs.target.architecture)
+    : pruned.packages
 
   const findings =
-    inputs.verify === 'off' ? [] : await verifyLayer(siteDir, pruned.packages, inputs.target)
+    inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
   annotateFindings(findings, inputs.verify, source, installed.installed)
 
   const zipName = `${inputs.layerName ?? 'layer'}-${inputs.target.runtime.name}-${inputs.target.architecture}.zip`
@@ -116,7 +122,7 @@ async function buildLayer(
   return {
     target: inputs.target,
     source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },
-    packages: pruned.packages,
+    packages,
     excluded: pruned.excluded,
     builtFromSdist: installed.builtFromSdist,
     slimmed: pruned.slimmed,
@@ -125,6 +131,17 @@ async function buildLayer(
     importCheck,
     zip
   }
+}
+
+async function stripLayer(
+  siteDir: string,
+  packages: LayerPackage[],
+  architecture: Architecture
+): Promise<LayerPackage[]> {
+  const result = await stripSharedObjects(siteDir, packages, architecture)
+  if (result.warning) core.warning(result.warning)
+  else core.info(`strip: ${result.stripped} shared objects, ${result.savedBytes} bytes saved`)
+  return result.packages
 }
 
 /** Verification and size problems stop the step before anything leaves the runner. */

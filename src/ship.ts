@@ -5,6 +5,7 @@ import { deployLayer, deployOutputs, logDeploy, type DeployResult } from './depl
 import { describeAwsError } from './errors.js'
 import { ACTION_NAME, LIMITS } from './facts.js'
 import type { ActionInputs } from './inputs.js'
+import { placeFunctions } from './attach.js'
 import { checkLayerRegion } from './publish.js'
 import type { BuildReport } from './report.js'
 import type { DependencySource } from './sources/index.js'
@@ -16,6 +17,8 @@ import type { DependencySource } from './sources/index.js'
 export async function preflight(inputs: ActionInputs): Promise<string[]> {
   const regions = inputs.regions.length > 0 ? inputs.regions : [await defaultRegion()]
   for (const region of regions) checkLayerRegion(inputs.layerName as string, region)
+  const [unplaced] = placeFunctions(inputs.functions, regions).unplaced
+  if (unplaced) throw new Error(`functions: ${unplaced.error}`)
   try {
     await defaultClients().lambda(regions[0]).config.credentials()
   } catch (error) {

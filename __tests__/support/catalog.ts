@@ -205,6 +205,11 @@ function buildCatalog(): Distribution[] {
       requires: ['boto3>=1.26'],
       files: { 'awshelper/__init__.py': 'import boto3\n' }
     }),
+    // Imports a module no distribution declares or ships: installs and verifies fine, and
+    // only the import check can tell that it will not load on Lambda.
+    pure('brokenimport', '1.0.0', {
+      files: { 'brokenimport/__init__.py': 'import missingdep\n' }
+    }),
     // Pulls half the SDK set: botocore without boto3 and s3transfer.
     pure('needsbotocore', '1.0.0', {
       requires: ['botocore>=1.30'],
