@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { annotationLocations, failure, runAction, type ActionRun } from './support/action.js'
 import { catalog, filesOf, hashOf } from './support/catalog.js'
 import { startIndex, type PackageIndex } from './support/index-server.js'
+import { startResultsService } from './support/results-service.js'
 
 let index: PackageIndex
 
@@ -254,6 +255,44 @@ describe('hash-checking mode', () => {
     const run = await build(`tinyjson==1.0.0 --hash=sha256:${'0'.repeat(64)}\n`)
     expect(run.exitCode).toBe(1)
     expect(failure(run)).toContain('pip install failed: THESE PACKAGES DO NOT MATCH THE HASHES')
+  })
+})
+
+describe('the layer zip as a workflow artifact', () => {
+  it('uploads the zip itself, not a zip inside a zip, and outputs its id and URL', async () => {
+    const service = await startResultsService()
+    try {
+      const run = await build(
+        'tinyjson==1.0.0\n',
+        {
+          'upload-artifact': 'true',
+          'artifact-name': 'deps-layer',
+          'artifact-retention-days': '3'
+        },
+        {
+          ...service.env,
+          GITHUB_SERVER_URL: 'https://github.com',
+          GITHUB_REPOSITORY: 'octo/app',
+          GITHUB_RUN_ID: '42',
+          GITHUB_RETENTION_DAYS: '90'
+        }
+      )
+      expect(run.exitCode, run.stdout).toBe(0)
+      const [artifact] = [...service.artifacts.values()]
+      expect(artifact.bytes?.equals(readFileSync(run.outputs['zip-path']))).toBe(true)
+      expect(service.createRequests[0].name).toBe('deps-layer.zip')
+      expect(run.outputs['artifact-url']).toBe(
+        `https://github.com/octo/app/actions/runs/42/artifacts/${run.outputs['artifact-id']}`
+      )
+    } finally {
+      await service.close()
+    }
+  })
+
+  it('only warns outside GitHub Actions', async () => {
+    const run = await build('tinyjson==1.0.0\n', { 'upload-artifact': 'true' })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(run.warnings.join('\n')).toContain('upload-artifact: not running in GitHub Actions')
   })
 })
 

@@ -68,7 +68,9 @@ export async function uploadLayerArtifact(
     }
   }
 
-  const staging = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'layer-artifact-'))
+  const staging = await mkdtemp(
+    path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'layer-artifact-')
+  )
   try {
     const file = path.join(staging, fileName)
     await linkOrCopy(zipPath, file)

@@ -9,6 +9,7 @@ import {
   type RuntimeFacts
 } from './facts.js'
 import type { Target } from './types.js'
+import { checkArtifactName } from './artifact.js'
 
 export type VerifyMode = 'error' | 'warn' | 'off'
 export type ImportCheckMode = 'auto' | 'true' | 'false'
@@ -148,11 +149,22 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     shareWith: list(get('share-with')).map(checkPrincipal),
     keepVersions: wholeNumber(get, 'keep-versions', 0, 10_000) ?? 0,
     uploadArtifact: bool(get, 'upload-artifact'),
-    artifactName: get('artifact-name') || undefined,
+    artifactName: readArtifactName(get),
     artifactRetentionDays: wholeNumber(get, 'artifact-retention-days', 1, 90),
     secrets: [indexUrl, ...extraIndexUrls].flatMap(url => (url ? urlSecrets(url) : [])),
     warnings
   }
+}
+
+function readArtifactName(get: GetInput): string | undefined {
+  const name = get('artifact-name')
+  if (!name) return undefined
+  try {
+    checkArtifactName(name)
+  } catch (error) {
+    throw new InputError((error as Error).message)
+  }
+  return name
 }
 
 function readRuntime(name: string, today: Date, warnings: string[]): RuntimeFacts {

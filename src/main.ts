@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { annotate, annotateFindings } from './annotations.js'
+import { defaultArtifactName, uploadLayerArtifact } from './artifact.js'
 import { checkSize } from './size.js'
 import { checkImports, findInterpreter } from './importcheck.js'
 import { readInputs, type ActionInputs } from './inputs.js'
@@ -46,6 +47,7 @@ export async function run(): Promise<void> {
     const report = await buildLayer(inputs, source, workDir)
     setBuildOutputs(report)
     await core.summary.addRaw(buildSummary(report)).write()
+    if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
     failOnBuildProblems(inputs, report)
 
     if (!inputs.publish) {
@@ -131,6 +133,17 @@ async function buildLayer(
     importCheck,
     zip
   }
+}
+
+/** The zip itself as a workflow artifact, also when verification failed: it helps to look inside. */
+async function uploadArtifact(inputs: ActionInputs, report: BuildReport): Promise<void> {
+  const name =
+    inputs.artifactName ??
+    defaultArtifactName(inputs.layerName, inputs.target.runtime.name, inputs.target.architecture)
+  const upload = await uploadLayerArtifact(report.zip.zipPath, name, inputs.artifactRetentionDays)
+  if (upload.warning) core.warning(upload.warning)
+  if (upload.id !== undefined) core.setOutput('artifact-id', String(upload.id))
+  if (upload.url) core.setOutput('artifact-url', upload.url)
 }
 
 async function stripLayer(
