@@ -4,9 +4,9 @@ import { INPUT_DEFAULTS } from '../src/inputs.js'
 import { readAction, renderReadme } from '../scripts/readme-tables.js'
 
 describe('the README and action.yml', () => {
-  it('has inputs and outputs tables that match action.yml (npm run readme rewrites them)', () => {
+  it('has inputs and outputs tables that match action.yml (npm run readme rewrites them)', async () => {
     const readme = readFileSync('README.md', 'utf8')
-    expect(readme).toBe(renderReadme(readme, readAction()))
+    expect(readme).toBe(await renderReadme(readme, readAction()))
   })
 
   it('applies the same defaults in code as action.yml declares', () => {

@@ -86,6 +86,51 @@ const WITH_PATH_DEPENDENCY: LockedProject = {
   ]
 }
 
+/** A service whose one dependency imports boto3, which the lock then pins with all of the SDK. */
+const WITH_AWS_HELPER: LockedProject = {
+  name: 'orders-api',
+  version: '0.1.0',
+  requiresPython: '>=3.10',
+  dependencies: [{ name: 'awshelper' }],
+  packages: [
+    { name: 'awshelper', version: '1.0.0', dependencies: [{ name: 'boto3', specifier: '>=1.26' }] },
+    {
+      name: 'boto3',
+      version: '1.35.0',
+      dependencies: [{ name: 'botocore' }, { name: 'jmespath' }, { name: 's3transfer' }]
+    },
+    {
+      name: 'botocore',
+      version: '1.35.0',
+      dependencies: [{ name: 'jmespath' }, { name: 'python-dateutil' }, { name: 'urllib3' }]
+    },
+    { name: 'jmespath', version: '1.0.1' },
+    { name: 'python-dateutil', version: '2.9.0.post0', dependencies: [{ name: 'six' }] },
+    { name: 's3transfer', version: '0.10.2', dependencies: [{ name: 'botocore' }] },
+    { name: 'six', version: '1.16.0' },
+    { name: 'urllib3', version: '2.2.3' }
+  ]
+}
+
+/** A service with an old pure package that never published a wheel (docopt-style). */
+const WITH_SDIST_ONLY: LockedProject = {
+  name: 'orders-api',
+  version: '0.1.0',
+  requiresPython: '>=3.10',
+  dependencies: [{ name: 'onlysdist' }, { name: 'tinyjson' }],
+  packages: [
+    { name: 'onlysdist', version: '0.5.0' },
+    { name: 'tinyjson', version: '1.0.0' }
+  ]
+}
+
+/** The lock as if made when the index served other bytes under that file name. */
+function lockedWithAnotherHash(lock: string, filename: string): string {
+  const other = createHash('sha256').update(`another build of ${filename}`).digest('hex')
+  if (!lock.includes(hashOf(filename))) throw new Error(`the lock has no hash of ${filename}`)
+  return lock.replaceAll(hashOf(filename), other)
+}
+
 /** The runner's own CPython: the import check can run for the runtime of its version. */
 const RUNNER_PYTHON: { version: string; machine: string; executable: string } = JSON.parse(
   execFileSync(
@@ -135,6 +180,11 @@ async function build(
 function layer(run: ActionRun): string[] {
   const packages: Array<{ name: string; version: string }> = JSON.parse(run.outputs.packages)
   return packages.map(p => `${p.name} ${p.version}`).sort()
+}
+
+/** What the job summary says about the import check. */
+function importCheckOf(run: ActionRun): string {
+  return /^\*\*Import check:\*\* (.*)$/m.exec(run.summary)?.[1] ?? ''
 }
 
 /** The 1-based line of the first line of `text` that is exactly `line`. */
@@ -282,14 +332,26 @@ describe.each(LOCK_FORMATS)('$file as the requirements input', format => {
 })
 
 describe('what a lock cannot be trusted with', () => {
-  it('refuses a lock whose hash does not match the file the index serves', async () => {
+  it('refuses a lock whose hash does not match the file the index serves, naming both and what to do', async () => {
     const wheel = 'tinyjson-1.0.0-py3-none-any.whl'
-    const otherBytes = createHash('sha256').update('some other build of tinyjson').digest('hex')
-    const lock = uvLock(ORDERS_API, index.url).replace(hashOf(wheel), otherBytes)
+    const lock = lockedWithAnotherHash(uvLock(ORDERS_API, index.url), wheel)
     const run = await build({ 'uv.lock': lock }, { requirements: 'uv.lock', ...ARM_312 })
     expect(run.exitCode).toBe(1)
-    expect(failure(run)).toBe('TODO')
+    expect(failure(run)).toBe(
+      `requirements: uv.lock line ${lineOf(lock, 'name = "tinyjson"')}: the index serves ${wheel} with sha256:${hashOf(wheel)}, a hash the lock does not have for tinyjson 1.0.0; re-lock (uv lock) if it was re-published on purpose, otherwise check the index`
+    )
     expect(run.outputs).toEqual({})
+  })
+
+  it('checks a locked sdist against the lock before building it on the runner', async () => {
+    const sdist = 'onlysdist-0.5.0.tar.gz'
+    const lock = lockedWithAnotherHash(poetryLock(WITH_SDIST_ONLY), sdist)
+    const run = await build({ 'poetry.lock': lock }, { requirements: 'poetry.lock', ...ARM_312 })
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      `requirements: poetry.lock line ${lineOf(lock, 'name = "onlysdist"')}: the index serves ${sdist} with sha256:${hashOf(sdist)}, a hash the lock does not have for onlysdist 0.5.0; re-lock (poetry lock) if it was re-published on purpose, otherwise check the index`
+    )
+    expect(run.stdout).not.toContain('Building wheel for onlysdist')
   })
 
   it.each([
@@ -311,15 +373,18 @@ describe('what a lock cannot be trusted with', () => {
       entry: '        "shared-utils": {',
       problem: 'is a local editable project (../shared-utils)'
     }
-  ])('refuses a path dependency in $file, naming it and its entry', async ({ file, lock, entry, problem }) => {
-    const text = lock()
-    const run = await build({ [file]: text }, { requirements: file, ...ARM_312 })
-    expect(run.exitCode).toBe(1)
-    expect(failure(run)).toBe(
-      `requirements: ${file} line ${lineOf(text, entry)}: shared-utils ${problem}; it cannot be built for another platform here; publish it as a wheel to an index and require it by name`
-    )
-    expect(run.stdout).not.toContain('pip install')
-  })
+  ])(
+    'refuses a path dependency in $file, naming it and its entry',
+    async ({ file, lock, entry, problem }) => {
+      const text = lock()
+      const run = await build({ [file]: text }, { requirements: file, ...ARM_312 })
+      expect(run.exitCode).toBe(1)
+      expect(failure(run)).toBe(
+        `requirements: ${file} line ${lineOf(text, entry)}: shared-utils ${problem}; it cannot be built for another platform here; publish it as a wheel to an index and require it by name`
+      )
+      expect(run.stdout).not.toContain('pip install')
+    }
+  )
 })
 
 describe('a folder as the requirements input', () => {
@@ -377,6 +442,33 @@ describe('a folder as the requirements input', () => {
   })
 })
 
+describe('a lock, like a requirements file', () => {
+  it.each(LOCK_FORMATS)(
+    'leaves out the runtime SDK that a package in $file pulls in',
+    async format => {
+      const run = await build(format.files(WITH_AWS_HELPER), {
+        requirements: format.file,
+        ...ARM_312
+      })
+      expect(run.exitCode, run.stdout).toBe(0)
+      expect(layer(run)).toEqual(['awshelper 1.0.0'])
+      expect(run.summary).toContain('boto3 1.35.0: the runtime ships it')
+      expect(run.summary).toMatch(/\| awshelper \| 1\.0\.0 \| [^|]+ \| requested \|/)
+    }
+  )
+
+  it('builds a locked pure package that has only an sdist, still in hash-checking mode', async () => {
+    const run = await build(
+      { 'poetry.lock': poetryLock(WITH_SDIST_ONLY) },
+      { requirements: 'poetry.lock', ...ARM_312 }
+    )
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(layer(run)).toEqual(['onlysdist 0.5.0', 'tinyjson 1.0.0'])
+    expect(run.summary).toContain('| onlysdist | 0.5.0 |')
+    expect(run.summary).toContain('built from sdist')
+  })
+})
+
 describe('the layer follows the lock', () => {
   it('gives the same layer for an unchanged lock and a new one when a pin changes', async () => {
     const files = (): Record<string, string> => ({ 'uv.lock': uvLock(ORDERS_API, index.url) })
@@ -408,8 +500,10 @@ describe(`the import check (the runner has CPython ${RUNNER_PYTHON.version} on $
   it('imports every module of the layer and says so in the summary', async () => {
     const run = await build(requirements('greeter\n'), onRunnerPython)
     expect(run.exitCode, run.stdout).toBe(0)
-    expect(run.summary).toContain(
-      `**Import check:** passed: 2 modules imported with ${RUNNER_PYTHON.executable}`
+    expect(importCheckOf(run)).toMatch(
+      new RegExp(
+        `^passed: 2 modules imported with /\\S+ \\(${RUNNER_PYTHON.version} ${RUNNER_PYTHON.machine}\\)$`
+      )
     )
   })
 
@@ -421,7 +515,10 @@ describe(`the import check (the runner has CPython ${RUNNER_PYTHON.version} on $
     )
     // the file checks have nothing to object to: only importing finds it
     expect(run.summary).toContain('**Verification:** passed')
-    expect(run.summary).toContain("- brokenimport: ModuleNotFoundError: No module named 'missingdep'")
+    expect(importCheckOf(run)).toBe('1 of 2 modules failed to import')
+    expect(run.summary).toContain(
+      "- brokenimport: ModuleNotFoundError: No module named 'missingdep'"
+    )
   })
 
   it('only warns about it with verify: warn', async () => {
@@ -441,14 +538,16 @@ describe(`the import check (the runner has CPython ${RUNNER_PYTHON.version} on $
       'import-check-skip': 'brokenimport'
     })
     expect(run.exitCode, run.stdout).toBe(0)
-    expect(run.summary).toContain('**Import check:** passed: 1 module')
+    expect(importCheckOf(run)).toMatch(
+      /^passed: 1 module imported with \S+ \(.*\); not imported \(import-check-skip\): brokenimport$/
+    )
   })
 
   it('puts the runtime’s own SDK beside the layer, so a package importing boto3 passes though boto3 was left out', async () => {
     const run = await build(requirements('awshelper\n'), onRunnerPython)
     expect(run.exitCode, run.stdout).toBe(0)
     expect(layer(run)).toEqual(['awshelper 1.0.0'])
-    expect(run.summary).toContain('**Import check:** passed: 1 module')
+    expect(importCheckOf(run)).toMatch(/^passed: 1 module imported with /)
   })
 
   it(`is skipped, saying why, for ${OTHER_RUNTIME} when the runner has only CPython ${RUNNER_PYTHON.version}`, async () => {
@@ -459,8 +558,8 @@ describe(`the import check (the runner has CPython ${RUNNER_PYTHON.version} on $
       { PATH: only }
     )
     expect(run.exitCode, run.stdout).toBe(0)
-    expect(run.summary).toContain(
-      `**Import check:** skipped: no CPython ${OTHER_VERSION} for ${RUNNER_PYTHON.machine} on this runner (found python3 ${RUNNER_PYTHON.version} ${RUNNER_PYTHON.machine})`
+    expect(importCheckOf(run)).toBe(
+      `skipped: no CPython ${OTHER_VERSION} for ${RUNNER_PYTHON.machine} on this runner (found python3 ${RUNNER_PYTHON.version} ${RUNNER_PYTHON.machine})`
     )
   })
 
@@ -472,8 +571,8 @@ describe(`the import check (the runner has CPython ${RUNNER_PYTHON.version} on $
       { PATH: only }
     )
     expect(run.exitCode, run.stdout).toBe(0)
-    expect(run.summary).toContain(
-      `**Import check:** skipped: no CPython ${RUNNER_PYTHON.version} for ${OTHER_MACHINE} on this runner (found python3 ${RUNNER_PYTHON.version} ${RUNNER_PYTHON.machine})`
+    expect(importCheckOf(run)).toBe(
+      `skipped: no CPython ${RUNNER_PYTHON.version} for ${OTHER_MACHINE} on this runner (found python3 ${RUNNER_PYTHON.version} ${RUNNER_PYTHON.machine})`
     )
   })
 
@@ -485,6 +584,10 @@ describe(`the import check (the runner has CPython ${RUNNER_PYTHON.version} on $
       { PATH: only }
     )
     expect(run.exitCode).toBe(1)
-    expect(failure(run)).toBe('TODO')
+    expect(failure(run)).toBe(
+      `import-check: true, but there is no CPython ${OTHER_VERSION} for ${RUNNER_PYTHON.machine} on this runner (found python3 ${RUNNER_PYTHON.version} ${RUNNER_PYTHON.machine}); install Python ${OTHER_VERSION} (actions/setup-python) or set import-check: auto`
+    )
+    // said before any work is done
+    expect(run.stdout).not.toContain('pip install')
   })
 })

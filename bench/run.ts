@@ -446,12 +446,14 @@ async function deployStage(rounds: number): Promise<DeployRun[]> {
   const emulator = await startLambdaEmulator({ latencyMs: LATENCY_MS, idleTimeoutMs: 10 * 60_000 })
   const runs: DeployRun[] = []
   try {
-    for (const region of REGIONS) {
-      emulator.createFunction({ name: 'bench-fn', region, runtime: `python${CORPUS_PYTHON}` })
-    }
     for (let round = 1; round <= rounds; round++) {
       for (const count of round % 2 ? [1, 3] : [3, 1]) {
         const regions = REGIONS.slice(0, count)
+        // A fresh function per run: each run adds a layer, and a function holds at most 5.
+        const fn = `bench-fn-r${round}-${count}`
+        for (const region of regions) {
+          emulator.createFunction({ name: fn, region, runtime: `python${CORPUS_PYTHON}` })
+        }
         const { stdout, stderr } = await run(
           TSX,
           [
@@ -459,7 +461,7 @@ async function deployStage(rounds: number): Promise<DeployRun[]> {
             emulator.endpoint,
             zipPath,
             `bench-r${round}-${count}`,
-            'bench-fn',
+            fn,
             regions.join(',')
           ],
           { cwd: ROOT, env: benchEnv(), maxBuffer: 16 * 1024 * 1024 }

@@ -1,6 +1,7 @@
 // Writes the README's inputs and outputs tables from action.yml, so the two never drift.
 // `npm run readme` rewrites them; __tests__/readme.test.ts fails when they differ.
 import { readFileSync, writeFileSync } from 'node:fs'
+import { format, resolveConfig } from 'prettier'
 import { parse } from 'yaml'
 
 interface ActionYaml {
@@ -44,10 +45,10 @@ function replaceSection(text: string, name: string, body: string): string {
   const from = text.indexOf(start)
   const to = text.indexOf(end)
   if (from === -1 || to === -1) throw new Error(`README.md lacks the ${start} … ${end} markers`)
-  return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`
+  return `${text.slice(0, from + start.length)}\n\n${body}\n\n${text.slice(to)}`
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const readme = readFileSync('README.md', 'utf8')
-  writeFileSync('README.md', renderReadme(readme, readAction()))
+  writeFileSync('README.md', await renderReadme(readme, readAction()))
 }

@@ -57,11 +57,7 @@ async function serve(port: number, idleTimeoutMs: number): Promise<void> {
 }
 
 /** A server on 127.0.0.1:port that hands every request to the index unchanged. */
-async function forward(
-  index: PackageIndex,
-  port: number,
-  onRequest: () => void
-): Promise<Server> {
+async function forward(index: PackageIndex, port: number, onRequest: () => void): Promise<Server> {
   const target = new URL(index.url)
   const server = createServer((req, res) => {
     onRequest()

@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import path from 'node:path'
 import { LIMITS, platformTags } from './facts.js'
 import { largestFirst } from './packages.js'
 import type { Exclusion } from './prune.js'
@@ -51,8 +52,8 @@ export function buildSummary(report: BuildReport): string {
   const lines: string[] = []
   lines.push(`## Lambda layer for ${target.runtime.name} on ${target.architecture}`, '')
   const from = report.source.chosenFrom
-    ? `\`${report.source.file}\` (found in \`${report.source.chosenFrom}\`)`
-    : `\`${report.source.file}\``
+    ? `\`${workspacePath(report.source.file)}\` (found in \`${workspacePath(report.source.chosenFrom)}\`)`
+    : `\`${workspacePath(report.source.file)}\``
   lines.push(
     `Built from ${from} (${report.source.kind}): ${report.packages.length} packages, ${zip.fileCount} files.`,
     ''
@@ -99,6 +100,12 @@ export function buildSummary(report: BuildReport): string {
     ''
   )
   return lines.join('\n')
+}
+
+/** A path as the repository knows it: relative to the workspace when inside it. */
+export function workspacePath(file: string): string {
+  const relative = path.relative(process.env.GITHUB_WORKSPACE || process.cwd(), file)
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file
 }
 
 function verificationLine(report: BuildReport): string {

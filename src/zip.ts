@@ -41,7 +41,7 @@ export const STREAMING_THRESHOLD = 8 * 1024 * 1024
 const DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024
 const MAX_ENTRIES_IN_FLIGHT = 4096
 const IO_CHUNK = 1024 * 1024
-/** Fixed so deflate's output never depends on anything but the content and the level. */
+/** Output chunk for streamed files; deflate's output bytes do not depend on it. */
 const DEFLATE_CHUNK = 256 * 1024
 
 // 1980-01-01 00:00:00, the earliest DOS time: nothing about the build machine's clock leaks in.

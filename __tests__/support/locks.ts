@@ -131,19 +131,8 @@ export function uvLock(project: LockedProject, indexUrl: string): string {
     ...tables('package.dev-dependencies', project.groups),
     '',
     '[package.metadata]',
-    `requires-dist = [\n${[
-      ...project.dependencies.map(e => ({ e })),
-      ...Object.entries(project.extras ?? {}).flatMap(([extra, list]) =>
-        list.map(e => ({ e, extra }))
-      )
-    ]
-      .map(({ e, extra }) => {
-        const marker = [e.marker, extra && `extra == '${extra}'`].filter(Boolean).join(' and ')
-        const parts = [`name = ${str(e.name)}`]
-        if (marker) parts.push(`marker = ${str(marker)}`)
-        if (e.specifier) parts.push(`specifier = ${str(e.specifier)}`)
-        return `    { ${parts.join(', ')} },\n`
-      })
+    `requires-dist = [\n${requiresDist(project)
+      .map(line => `    ${line},\n`)
       .join('')}]`,
     `provides-extras = [${Object.keys(project.extras ?? {})
       .map(str)
@@ -186,6 +175,23 @@ export function uvLock(project: LockedProject, indexUrl: string): string {
     `requires-python = ${str(project.requiresPython)}`
   ].join('\n')
   return [head, ...blocks].join('\n\n') + '\n'
+}
+
+/** uv's record of what the project itself declares, extras as markers. */
+function requiresDist(project: LockedProject): string[] {
+  const declared: Array<{ edge: Edge; extra?: string }> = [
+    ...project.dependencies.map(edge => ({ edge })),
+    ...Object.entries(project.extras ?? {}).flatMap(([extra, list]) =>
+      list.map(edge => ({ edge, extra }))
+    )
+  ]
+  return declared.map(({ edge, extra }) => {
+    const marker = [edge.marker, extra && `extra == '${extra}'`].filter(Boolean).join(' and ')
+    const parts = [`name = ${str(edge.name)}`]
+    if (marker) parts.push(`marker = ${str(marker)}`)
+    if (edge.specifier) parts.push(`specifier = ${str(edge.specifier)}`)
+    return `{ ${parts.join(', ')} }`
+  })
 }
 
 /** Poetry writes markers with double-quoted strings. */

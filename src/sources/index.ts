@@ -12,8 +12,9 @@ import { readPyproject } from './pyproject.js'
 import { readRequirements } from './requirements.js'
 import { readUvLock } from './uv-lock.js'
 
-export type { DependencySource, SourceKind } from './common.js'
+export type { DependencySource, LockedPins, SourceKind } from './common.js'
 export { lambdaMarkerEnvironment, type MarkerEnvironment } from './markers.js'
+export { hashMismatchMessage, type HashMismatch } from './mismatch.js'
 
 /** What a directory is searched for, in order: locks first, they say the most. */
 export const DIRECTORY_FILES = [

@@ -3,6 +3,7 @@
 import * as core from '@actions/core'
 import {
   type DependencySource,
+  type LockedPins,
   type ReadContext,
   type SourceKind,
   displayPath,
@@ -68,6 +69,21 @@ export async function lockedSource(
     [pinned(p), ...[...new Set(p.hashes)].sort().map(h => `--hash=${h}`)].join(' ')
   const lines = all.map(p => (hashed ? withHashes(p) : pinned(p)))
   const names = new Set(all.map(p => p.name))
+  const builtWheels = new Map<string, string>()
+  const locked: LockedPins = {
+    line: name => {
+      const pin = byName.get(canonicalName(name))
+      return pin && withHashes(pin)
+    },
+    acceptBuiltWheel: async (name, sha256) => {
+      builtWheels.set(canonicalName(name), `sha256:${sha256}`)
+      const accepting = all.map(p => {
+        const built = builtWheels.get(p.name)
+        return built ? withHashes({ ...p, hashes: [...p.hashes, built] }) : withHashes(p)
+      })
+      return writeGenerated(context, kind, accepting, 'with-built-wheels')
+    }
+  }
   return {
     kind,
     file: context.file,
@@ -78,7 +94,8 @@ export async function lockedSource(
       const line = byName.get(canonicalName(name))?.line
       return line ? { file: context.file, line } : undefined
     },
-    identity: identityOf(all.map(withHashes))
+    identity: identityOf(all.map(withHashes)),
+    ...(hashed ? { locked } : {})
   }
 }
 
