@@ -30,13 +30,15 @@ export function readAction(file = 'action.yml'): ActionYaml {
   return parse(readFileSync(file, 'utf8')) as ActionYaml
 }
 
-/** The README with its generated sections replaced. */
-export function renderReadme(readme: string, action: ActionYaml): string {
-  return replaceSection(
+/** The README with its generated sections replaced, formatted as the repository formats it. */
+export async function renderReadme(readme: string, action: ActionYaml): Promise<string> {
+  const text = replaceSection(
     replaceSection(readme, 'inputs', inputsTable(action)),
     'outputs',
     outputsTable(action)
   )
+  const options = (await resolveConfig('README.md')) ?? {}
+  return format(text, { ...options, parser: 'markdown' })
 }
 
 function replaceSection(text: string, name: string, body: string): string {
