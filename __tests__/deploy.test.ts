@@ -10,12 +10,12 @@ import { planCleanup } from '../src/cleanup.js'
 import {
   deployLayer,
   deployOutputs,
-  mapLimit,
   versionUse,
   type DeployPlan,
   type DeployResult
 } from '../src/deploy.js'
 import { ACTION_NAME } from '../src/facts.js'
+import { mapLimit } from '../src/concurrency.js'
 import { parseShareWith } from '../src/share.js'
 
 vi.mock('@actions/core')

@@ -11,6 +11,7 @@ import {
   type WaiterTiming
 } from './attach.js'
 import { cleanupLayerVersions, type CleanupResult } from './cleanup.js'
+import { mapLimit } from './concurrency.js'
 import { errorMessage } from './errors.js'
 import {
   publishLayer,
@@ -192,24 +193,6 @@ export function failuresOf(regions: readonly RegionResult[]): string[] {
       .filter(fn => fn.status === 'failed' && (region.layer || !region.errors.length))
       .map(fn => `${fn.function} (${fn.region}): ${fn.error ?? 'failed'}`)
   ])
-}
-
-/** Runs `work` over `items`, at most `limit` at a time, keeping the input order in the result. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>
-): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
 }
 
 /** The action's outputs, from the first region that has a layer (regions keep input order). */

@@ -19,6 +19,7 @@ import type { Architecture } from './facts.js'
 import type { LayerPackage } from './types.js'
 import { writeLayerZip } from './zip.js'
 import { errorMessage } from './errors.js'
+import { layerBaseName } from './publish.js'
 import { deploySummary, preflight, publishAndAttach } from './ship.js'
 
 /**
@@ -108,19 +109,13 @@ async function buildLayer(
     inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
   annotateFindings(findings, inputs.verify, source, installed.installed)
 
-  const zipName = `${inputs.layerName ?? 'layer'}-${inputs.target.runtime.name}-${inputs.target.architecture}.zip`
+  const zipName = `${inputs.layerName ? layerBaseName(inputs.layerName) : 'layer'}-${inputs.target.runtime.name}-${inputs.target.architecture}.zip`
   const zip = await writeLayerZip(siteDir, path.join(workDir, zipName), {
     onWarning: message => core.warning(message)
   })
   core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
 
-  const importCheck = await runImportCheck(
-    inputs,
-    siteDir,
-    pruned.packages,
-    pruned.excluded,
-    workDir
-  )
+  const importCheck = await runImportCheck(inputs, siteDir, packages, pruned.excluded, workDir)
   return {
     target: inputs.target,
     source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },

@@ -1,6 +1,7 @@
 // Checks every file of the installed layer against what the Lambda runtime can load, so a
 // wrong-architecture wheel or a too-new glibc fails the build instead of the first
 // invocation (`invalid ELF header`, `GLIBC_2.28 not found`).
+import { mapLimit } from './concurrency.js'
 import { open, readdir } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE } from './facts.js'
@@ -26,7 +27,7 @@ export async function verifyLayer(
   for (const pkg of packages) for (const file of pkg.files) owners.set(posix.normalize(file), pkg)
 
   const files = await listFiles(siteDir)
-  const perFile = await mapLimited(files, OPEN_FILES, async file => {
+  const perFile = await mapLimit(files, OPEN_FILES, async file => {
     const owner = owners.get(file) ?? UNKNOWN_PACKAGE
     const finding = (kind: Finding['kind'], problem: string): Finding => ({
       package: owner.name,
@@ -163,24 +164,6 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
     else if (entry.isFile()) files.push(relative)
   }
   return files
-}
-
-/** Like Promise.all(items.map(fn)), with at most `limit` calls in flight; results keep item order. */
-async function mapLimited<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>
-): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await fn(items[index])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
 }
 
 function byPackageThenFile(a: Finding, b: Finding): number {
