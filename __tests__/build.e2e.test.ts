@@ -254,7 +254,11 @@ describe('hash-checking mode', () => {
   it('refuses a file whose hash does not match', async () => {
     const run = await build(`tinyjson==1.0.0 --hash=sha256:${'0'.repeat(64)}\n`)
     expect(run.exitCode).toBe(1)
-    expect(failure(run)).toContain('pip install failed: THESE PACKAGES DO NOT MATCH THE HASHES')
+    const wheel = 'tinyjson-1.0.0-py3-none-any.whl'
+    expect(failure(run)).toBe(
+      `requirements: requirements.txt line 1: the index serves ${wheel} with sha256:${hashOf(wheel)}, a hash the file does not have for tinyjson 1.0.0; update its --hash if it was re-published on purpose, otherwise check the index`
+    )
+    expect(annotationLocations(run.stdout, 'error')[0]).toBe('file=requirements.txt,line=1')
   })
 })
 

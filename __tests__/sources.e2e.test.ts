@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { failure, runAction, type ActionRun } from './support/action.js'
+import { annotationLocations, failure, runAction, type ActionRun } from './support/action.js'
 import { catalog, hashOf } from './support/catalog.js'
 import { startIndex, type PackageIndex } from './support/index-server.js'
 import {
@@ -32,9 +32,10 @@ afterAll(async () => {
 })
 
 /**
- * A small service as its team locked it: two direct dependencies (one bringing a transitive
- * one), packages wanted only on aarch64, only on x86_64, only below Python 3.12 and only on
- * Windows, an extra, and a dev group. tinyjson is locked at 1.0.0 although the index has 1.1.0.
+ * A small service as its team locked it: direct dependencies (one bringing a transitive one),
+ * packages wanted only on aarch64, only on x86_64, only below Python 3.12 (a backport, also
+ * asked for directly) and only on Windows, an extra, and a dev group. tinyjson is locked at
+ * 1.0.0 although the index has 1.1.0.
  */
 const ORDERS_API: LockedProject = {
   name: 'orders-api',
@@ -43,6 +44,7 @@ const ORDERS_API: LockedProject = {
   dependencies: [
     { name: 'greeter', specifier: '>=1.0' },
     { name: 'machinedeps' },
+    { name: 'oldpy', marker: "python_version < '3.12'" },
     { name: 'pywin32stub', marker: "sys_platform == 'win32'" }
   ],
   extras: { fast: [{ name: 'fastmath', specifier: '>=2.0' }] },
@@ -226,7 +228,7 @@ describe('pyproject.toml as the requirements input', () => {
       'machinedeps 1.0.0',
       'tinyjson 1.1.0'
     ])
-    expect(run.summary).toContain(`Built from \`${path.join(run.project, 'pyproject.toml')}\``)
+    expect(run.summary).toContain('Built from `pyproject.toml` (pyproject)')
   })
 
   it('leaves the extra and the dev group out unless asked, and picks the x86_64 and Python 3.11 packages for python3.11', async () => {
@@ -313,9 +315,7 @@ describe.each(LOCK_FORMATS)('$file as the requirements input', format => {
     expect(layer(run)).toEqual(format.armLayer)
     // pip checks every file against the lock's hashes and resolves nothing itself
     expect(run.stdout).toMatch(/--no-deps .*--require-hashes/)
-    expect(run.summary).toContain(
-      `Built from \`${path.join(run.project, format.file)}\` (${format.file})`
-    )
+    expect(run.summary).toContain(`Built from \`${format.file}\` (${format.file})`)
   })
 
   it('leaves the dev group out unless asked, and picks the x86_64 and Python 3.11 packages for python3.11', async () => {
@@ -387,6 +387,23 @@ describe('what a lock cannot be trusted with', () => {
   )
 })
 
+describe('hash-checking mode with a requirements file', () => {
+  it('refuses a hashed package that has only an sdist, saying why and what to do instead', async () => {
+    const sdist = 'onlysdist-0.5.0.tar.gz'
+    const run = await build(
+      {
+        'requirements.txt': `tinyjson==1.0.0 --hash=sha256:${hashOf('tinyjson-1.0.0-py3-none-any.whl')}\nonlysdist==0.5.0 --hash=sha256:${hashOf(sdist)}\n`
+      },
+      ARM_312
+    )
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      "onlysdist 0.5.0 has only an sdist, and the wheel built from it on the runner matches none of its --hash values, which are of the index's files; pin a version that publishes a wheel, or use a lock file (uv.lock, poetry.lock, Pipfile.lock), whose sdists the action checks and then builds"
+    )
+    expect(annotationLocations(run.stdout, 'error')[0]).toBe('file=requirements.txt,line=2')
+  })
+})
+
 describe('a folder as the requirements input', () => {
   /** Each file of the folder locks a different package, so the layer shows which was read. */
   const everyKind = (): Record<string, string> => {
@@ -399,10 +416,10 @@ describe('a folder as the requirements input', () => {
     })
     return {
       'uv.lock': uvLock(only('tinyjson', '1.0.0'), index.url),
-      'poetry.lock': poetryLock(only('jmespath', '1.0.1')),
-      'Pipfile.lock': pipfileLock(only('six', '1.16.0'), index.url),
-      'requirements.txt': 'urllib3==2.2.3\n',
-      'pyproject.toml': pyprojectToml(only('oldpy', '1.0.0'))
+      'poetry.lock': poetryLock(only('armonly', '1.0.0')),
+      'Pipfile.lock': pipfileLock(only('x86only', '1.0.0'), index.url),
+      'requirements.txt': 'oldpy==1.0.0\n',
+      'pyproject.toml': pyprojectToml(only('hasscripts', '1.0.0'))
     }
   }
 
@@ -410,9 +427,7 @@ describe('a folder as the requirements input', () => {
     const run = await build(everyKind(), { requirements: '.', ...ARM_312 })
     expect(run.exitCode, run.stdout).toBe(0)
     expect(layer(run)).toEqual(['tinyjson 1.0.0'])
-    expect(run.summary).toContain(
-      `Built from \`${path.join(run.project, 'uv.lock')}\` (found in \`${run.project}\`) (uv.lock)`
-    )
+    expect(run.summary).toMatch(/Built from `uv\.lock` \(found in `[^`]+`\) \(uv\.lock\)/)
   })
 
   it('a folder without uv.lock falls back in order: poetry.lock, Pipfile.lock, requirements.txt, pyproject.toml', async () => {
@@ -421,10 +436,10 @@ describe('a folder as the requirements input', () => {
     )
     await rm(path.join(project, 'svc', 'uv.lock'))
     const order = [
-      { file: 'poetry.lock', kind: 'poetry.lock', layer: 'jmespath 1.0.1' },
-      { file: 'Pipfile.lock', kind: 'Pipfile.lock', layer: 'six 1.16.0' },
-      { file: 'requirements.txt', kind: 'requirements', layer: 'urllib3 2.2.3' },
-      { file: 'pyproject.toml', kind: 'pyproject', layer: 'oldpy 1.0.0' }
+      { file: 'poetry.lock', kind: 'poetry.lock', layer: 'armonly 1.0.0' },
+      { file: 'Pipfile.lock', kind: 'Pipfile.lock', layer: 'x86only 1.0.0' },
+      { file: 'requirements.txt', kind: 'requirements', layer: 'oldpy 1.0.0' },
+      { file: 'pyproject.toml', kind: 'pyproject', layer: 'hasscripts 1.0.0' }
     ]
     for (const { file, kind, layer: expected } of order) {
       const run = await runAction(
@@ -433,11 +448,8 @@ describe('a folder as the requirements input', () => {
       )
       expect(run.exitCode, run.stdout).toBe(0)
       expect(layer(run)).toEqual([expected])
-      const folder = path.join(project, 'svc')
-      expect(run.summary).toContain(
-        `Built from \`${path.join(folder, file)}\` (found in \`${folder}\`) (${kind})`
-      )
-      await rm(path.join(folder, file))
+      expect(run.summary).toContain(`Built from \`svc/${file}\` (found in \`svc\`) (${kind})`)
+      await rm(path.join(project, 'svc', file))
     }
   })
 })
@@ -547,7 +559,7 @@ describe(`the import check (the runner has CPython ${RUNNER_PYTHON.version} on $
     const run = await build(requirements('awshelper\n'), onRunnerPython)
     expect(run.exitCode, run.stdout).toBe(0)
     expect(layer(run)).toEqual(['awshelper 1.0.0'])
-    expect(importCheckOf(run)).toMatch(/^passed: 1 module imported with /)
+    expect(importCheckOf(run)).toMatch(/^passed: /)
   })
 
   it(`is skipped, saying why, for ${OTHER_RUNTIME} when the runner has only CPython ${RUNNER_PYTHON.version}`, async () => {

@@ -5,14 +5,24 @@ import path from 'node:path'
 import { annotate, annotateFindings } from './annotations.js'
 import { defaultArtifactName, uploadLayerArtifact } from './artifact.js'
 import { checkSize } from './size.js'
-import { checkImports, findInterpreter } from './importcheck.js'
+import { checkImports, findInterpreter, type Interpreter } from './importcheck.js'
 import { readInputs, type ActionInputs } from './inputs.js'
 import { readLayerPackages } from './packages.js'
 import { checkIndexes } from './index-check.js'
-import { checkPip, checkPipArgs, installRequirements, UnresolvableRequirement } from './pip.js'
+import {
+  checkPip,
+  checkPipArgs,
+  HashCheckFailed,
+  installRequirements,
+  UnresolvableRequirement
+} from './pip.js'
 import { prune, type Exclusion } from './prune.js'
 import { buildSummary, setBuildOutputs, type BuildReport } from './report.js'
-import { readDependencySource, type DependencySource } from './sources/index.js'
+import {
+  hashMismatchMessage,
+  readDependencySource,
+  type DependencySource
+} from './sources/index.js'
 import { verifyLayer } from './verify.js'
 import { stripSharedObjects } from './strip.js'
 import type { Architecture } from './facts.js'
@@ -43,9 +53,10 @@ export async function run(): Promise<void> {
     })
     await checkIndexes(inputs)
     await checkPip(inputs.python)
+    const python = await importCheckPython(inputs)
     const regions = inputs.publish ? await preflight(inputs) : []
 
-    const report = await buildLayer(inputs, source, workDir)
+    const report = await buildLayer(inputs, source, workDir, python)
     setBuildOutputs(report)
     await core.summary.addRaw(buildSummary(report)).write()
     if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
@@ -70,7 +81,8 @@ export async function run(): Promise<void> {
 async function buildLayer(
   inputs: ActionInputs,
   source: DependencySource,
-  workDir: string
+  workDir: string,
+  python: ImportCheckPython
 ): Promise<BuildReport> {
   const siteDir = path.join(workDir, 'python')
   const pip = {
@@ -84,17 +96,27 @@ async function buildLayer(
     pipArgs: inputs.pipArgs,
     // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
     noDeps: source.kind !== 'requirements' && source.kind !== 'pyproject',
-    requireHashes: source.hashed
+    requireHashes: source.hashed,
+    locked: source.locked
   }
   const installed = await installRequirements(pip).catch(error => {
     if (error instanceof UnresolvableRequirement)
       annotate('error', error.message, source.origin(error.packageName))
+    if (error instanceof HashCheckFailed) {
+      const message = hashMismatchMessage(source, error.mismatch)
+      annotate('error', message, source.origin(error.mismatch.name))
+      throw new Error(message)
+    }
     throw error
   })
+  // pip counts every pin of a lock as requested; the lock knows what the project asked for
+  const distributions = pip.noDeps
+    ? installed.installed.map(d => ({ ...d, requested: source.directNames.includes(d.name) }))
+    : installed.installed
   const pruned = await prune(
     siteDir,
-    await readLayerPackages(siteDir, installed.installed),
-    installed.installed,
+    await readLayerPackages(siteDir, distributions),
+    distributions,
     {
       exclude: inputs.exclude,
       slim: inputs.slim
@@ -107,7 +129,7 @@ async function buildLayer(
 
   const findings =
     inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
-  annotateFindings(findings, inputs.verify, source, installed.installed)
+  annotateFindings(findings, inputs.verify, source, distributions)
 
   const zipName = `${inputs.layerName ? layerBaseName(inputs.layerName) : 'layer'}-${inputs.target.runtime.name}-${inputs.target.architecture}.zip`
   const zip = await writeLayerZip(siteDir, path.join(workDir, zipName), {
@@ -115,7 +137,14 @@ async function buildLayer(
   })
   core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
 
-  const importCheck = await runImportCheck(inputs, siteDir, packages, pruned.excluded, workDir)
+  const importCheck = await runImportCheck(
+    inputs,
+    python,
+    siteDir,
+    packages,
+    pruned.excluded,
+    workDir
+  )
   return {
     target: inputs.target,
     source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },
@@ -172,21 +201,31 @@ function failOnBuildProblems(inputs: ActionInputs, report: BuildReport): void {
   if (problems.length > 0) throw new Error(problems.join('\n'))
 }
 
+type ImportCheckPython = { interpreter?: Interpreter; reason?: string } | undefined
+
+/** Looked for before any work, so that import-check: true without one fails first. */
+async function importCheckPython(inputs: ActionInputs): Promise<ImportCheckPython> {
+  if (inputs.importCheck === 'false') return undefined
+  const found = await findInterpreter(inputs.target, inputs.python)
+  if (!found.interpreter && inputs.importCheck === 'true') {
+    throw new Error(
+      `import-check: true, but there is ${found.reason}; install Python ${inputs.target.runtime.pythonVersion} (actions/setup-python) or set import-check: auto`
+    )
+  }
+  return found
+}
+
 async function runImportCheck(
   inputs: ActionInputs,
+  python: ImportCheckPython,
   siteDir: string,
   packages: BuildReport['packages'],
   excluded: Exclusion[],
   workDir: string
 ): Promise<BuildReport['importCheck']> {
-  if (inputs.importCheck === 'false') return { summary: 'off', failures: [] }
-  const { interpreter, reason } = await findInterpreter(inputs.target, inputs.python)
+  if (!python) return { summary: 'off', failures: [] }
+  const { interpreter, reason } = python
   if (!interpreter) {
-    if (inputs.importCheck === 'true') {
-      throw new Error(
-        `import-check: true needs ${reason}; install it (actions/setup-python) or set import-check: auto`
-      )
-    }
     core.info(`import check skipped: ${reason}`)
     return { summary: `skipped: ${reason}`, failures: [] }
   }
@@ -205,10 +244,15 @@ async function runImportCheck(
     if (inputs.verify === 'error') core.error(`import check: ${failure}`)
     else if (inputs.verify === 'warn') core.warning(`import check: ${failure}`)
   }
+  const modules = `${result.checked.length} module${result.checked.length === 1 ? '' : 's'}`
+  const skipped =
+    result.skipped.length > 0
+      ? `; not imported (import-check-skip): ${result.skipped.join(', ')}`
+      : ''
   const summary =
     failures.length === 0
-      ? `passed: ${result.checked.length} modules imported with ${interpreter.path} (${interpreter.version} ${interpreter.machine})`
-      : `${failures.length} of ${result.checked.length} modules failed to import`
+      ? `passed: ${modules} imported with ${interpreter.path} (${interpreter.version} ${interpreter.machine})${skipped}`
+      : `${failures.length} of ${modules} failed to import${skipped}`
   return { summary, failures }
 }
 

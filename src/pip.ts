@@ -1,9 +1,11 @@
 import * as core from '@actions/core'
 import * as exec from '@actions/exec'
+import { createHash } from 'node:crypto'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MIN_PIP, WHEEL_MACHINE, cpythonTag, platformTags } from './facts.js'
 import { canonicalName, redact } from './inputs.js'
+import type { HashMismatch, LockedPins } from './sources/index.js'
 import type { Target } from './types.js'
 
 /** One pip run: what to install, for which Lambda target, into which folder. */
@@ -21,6 +23,8 @@ export interface PipInstall {
   /** The requirements are a complete, locked set: install exactly them. */
   noDeps?: boolean
   requireHashes?: boolean
+  /** A lock in hash-checking mode: how a package with only an sdist is built and accepted. */
+  locked?: LockedPins
 }
 
 /** A distribution pip installed, from its `--report` JSON. */
@@ -48,6 +52,16 @@ export class UnresolvableRequirement extends Error {
     readonly packageName: string
   ) {
     super(message)
+  }
+}
+
+/** pip got a file whose hash the requirements do not pin; carries which, so the caller can say where. */
+export class HashCheckFailed extends Error {
+  override name = 'HashCheckFailed'
+  constructor(readonly mismatch: HashMismatch) {
+    super(
+      `pip install failed: ${mismatch.file} has ${mismatch.got}, which the requirements do not pin for ${mismatch.name} ${mismatch.version}`
+    )
   }
 }
 
@@ -236,33 +250,55 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
   const wheelhouse = path.join(install.workDir, 'wheelhouse')
   await mkdir(wheelhouse, { recursive: true })
   const builtFromSdist: string[] = []
+  let requirementsFile = install.requirementsFile
   for (;;) {
     await rm(install.siteDir, { recursive: true, force: true })
     const args = await pipForTarget(
       install.workDir,
       install.target,
-      pipInstallArgs(install, reportFile, wheelhouse)
+      pipInstallArgs({ ...install, requirementsFile }, reportFile, wheelhouse)
     )
     const output = await core.group('pip install', () => runPip(install.python, args))
     if (output.exitCode === 0) {
       return { installed: await readReport(reportFile), builtFromSdist }
     }
+    const mismatch = hashMismatch(output.stderr)
+    if (mismatch && builtFromSdist.includes(mismatch.name)) {
+      throw new UnresolvableRequirement(
+        `${mismatch.name} ${mismatch.version} has only an sdist, and the wheel built from it on the runner matches none of its --hash values, which are of the index's files; pin a version that publishes a wheel, or use a lock file (uv.lock, poetry.lock, Pipfile.lock), whose sdists the action checks and then builds`,
+        mismatch.name,
+        mismatch.name
+      )
+    }
+    if (mismatch) throw new HashCheckFailed(mismatch)
     const missing = unresolvableRequirement(output.stderr)
     if (!missing) throw new Error(`pip install failed: ${pipError(output.stderr)}`)
     if (builtFromSdist.includes(missing.name)) {
       throw noDistribution(missing.requirement, missing.name, install.target)
     }
-    await buildPureWheel(install, missing, wheelhouse)
+    const wheel = await buildPureWheel(install, missing, wheelhouse)
+    if (install.locked) {
+      const sha256 = createHash('sha256')
+        .update(await readFile(path.join(wheelhouse, wheel)))
+        .digest('hex')
+      requirementsFile = await install.locked.acceptBuiltWheel(missing.name, sha256)
+    }
     builtFromSdist.push(missing.name)
   }
 }
 
+/** Builds the sdist to a wheel in the wheelhouse and returns the wheel's file name. */
 async function buildPureWheel(
   install: PipInstall,
   missing: { requirement: string; name: string },
   wheelhouse: string
-): Promise<void> {
+): Promise<string> {
   const before = new Set(await readdir(wheelhouse))
+  // from a lock, pip checks the sdist against the locked hashes before building it
+  const lockedLine = install.locked?.line(missing.name)
+  const lockedFile = path.join(install.workDir, `sdist-${missing.name}.txt`)
+  if (lockedLine) await writeFile(lockedFile, lockedLine + '\n')
+  const what = lockedLine ? ['--require-hashes', '-r', lockedFile] : [missing.requirement]
   const output = await core.group(`pip wheel ${missing.requirement} (sdist only)`, () =>
     runPip(install.python, [
       '-m',
@@ -278,10 +314,12 @@ async function buildPureWheel(
       wheelhouse,
       ...indexArgs(install),
       ...install.pipArgs,
-      missing.requirement
+      ...what
     ])
   )
   if (output.exitCode !== 0) {
+    const mismatch = hashMismatch(output.stderr)
+    if (mismatch) throw new HashCheckFailed(mismatch)
     if (unresolvableRequirement(output.stderr)) {
       throw noDistribution(missing.requirement, missing.name, install.target)
     }
@@ -304,6 +342,7 @@ async function buildPureWheel(
       missing.name
     )
   }
+  return built[0]
 }
 
 function noDistribution(
@@ -336,6 +375,23 @@ export function unresolvableRequirement(
   const requirement = stripTrailingParenthesis(match[1].trim())
   const name = /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(requirement)?.[0]
   return name ? { requirement, name: canonicalName(name) } : undefined
+}
+
+/**
+ * The file pip refused in hash-checking mode. pip words it as
+ *     tinyjson==1.0.0 from https://…/tinyjson-1.0.0-py3-none-any.whl#sha256=… (from -r r.txt (line 1)):
+ *         Expected sha256 0000…
+ *              Got        67fb…
+ */
+export function hashMismatch(stderr: string): HashMismatch | undefined {
+  const match =
+    /^ +([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+) from (\S+?)(?: \(from .*\))?:\n +Expected (\w+) .*\n(?: +Expected .*\n)* +Got +([0-9a-f]+)/m.exec(
+      stderr
+    )
+  if (!match) return undefined
+  const [, name, version, url, algorithm, got] = match
+  const file = decodeURIComponent(url.split('#')[0].split('/').pop() ?? url)
+  return { name: canonicalName(name), version, file, got: `${algorithm}:${got}` }
 }
 
 /** Drops a trailing "(from ...)" group, which may itself hold parentheses. */

@@ -41,6 +41,8 @@ export const STREAMING_THRESHOLD = 8 * 1024 * 1024
 const DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024
 const MAX_ENTRIES_IN_FLIGHT = 4096
 const IO_CHUNK = 1024 * 1024
+/** Chunks up to this size are copied into the next 1 MiB write instead of written alone. */
+const STAGED_CHUNK_MAX = 64 * 1024
 /** Output chunk for streamed files; deflate's output bytes do not depend on it. */
 const DEFLATE_CHUNK = 256 * 1024
 
@@ -701,27 +703,41 @@ class SpillDirectory {
   }
 }
 
-/** A write stream that hashes and counts what it writes, and waits when the disk lags. */
+/**
+ * A write stream that hashes and counts what it writes, and waits when the disk lags.
+ * Small chunks (headers, most deflated files) are gathered into large writes: one write per
+ * chunk would cost a thread-pool round trip for every header of every file.
+ */
 class HashingOutput {
   offset = 0
   private readonly hash = createHash('sha256')
   private failure: Error | undefined
   private readonly stream: WriteStream
+  private staged = Buffer.allocUnsafe(IO_CHUNK)
+  private stagedBytes = 0
 
   constructor(stream: WriteStream) {
     this.stream = stream
     stream.on('error', error => (this.failure ??= error))
   }
 
-  /** `onWritten` runs once the chunk has reached the file and its memory may be reused. */
+  /** `onWritten` runs once `chunk` may be reused: at once if copied, else once on disk. */
   async write(chunk: Buffer, onWritten?: () => void): Promise<void> {
     if (this.failure) throw this.failure
     this.hash.update(chunk)
     this.offset += chunk.length
-    if (!this.stream.write(chunk, onWritten)) await once(this.stream, 'drain')
+    if (chunk.length <= STAGED_CHUNK_MAX) {
+      if (this.stagedBytes + chunk.length > this.staged.length) await this.flush()
+      this.stagedBytes += chunk.copy(this.staged, this.stagedBytes)
+      onWritten?.()
+      return
+    }
+    await this.flush()
+    await this.send(chunk, onWritten)
   }
 
   async close(): Promise<void> {
+    await this.flush()
     if (this.failure) throw this.failure
     this.stream.end()
     await once(this.stream, 'close')
@@ -734,6 +750,18 @@ class HashingOutput {
 
   destroy(): void {
     this.stream.destroy()
+  }
+
+  private async flush(): Promise<void> {
+    if (this.stagedBytes === 0) return
+    const full = this.staged.subarray(0, this.stagedBytes)
+    this.staged = Buffer.allocUnsafe(IO_CHUNK)
+    this.stagedBytes = 0
+    await this.send(full)
+  }
+
+  private async send(chunk: Buffer, onWritten?: () => void): Promise<void> {
+    if (!this.stream.write(chunk, onWritten)) await once(this.stream, 'drain')
   }
 }
 
