@@ -198,6 +198,61 @@ describe('moving functions onto the new version', () => {
   })
 })
 
+describe('sharing and old versions', () => {
+  it('shares each new version with the accounts and organization asked, harmlessly on rerun', async () => {
+    const inputs = { 'share-with': '210987654321\no-abcdefghij' }
+    const first = await deploy('tinyjson==1.0.0\n', inputs)
+    expect(first.exitCode, first.stdout).toBe(0)
+    await deploy('tinyjson==1.0.0\n', inputs)
+    const statements = emulator.layerVersions(layerName)[0].policy.statements
+    expect(statements.map(s => s.Principal)).toEqual([
+      { AWS: 'arn:aws:iam::210987654321:root' },
+      '*'
+    ])
+    expect(statements[1].Condition).toEqual({
+      StringEquals: { 'aws:PrincipalOrgID': 'o-abcdefghij' }
+    })
+  })
+
+  it('never shares publicly unless asked', async () => {
+    await deploy('tinyjson==1.0.0\n')
+    expect(emulator.layerVersions(layerName)[0].policy.statements).toEqual([])
+  })
+
+  it('deletes versions beyond keep-versions but keeps one a named function still uses', async () => {
+    await deploy('tinyjson==1.0.0\n')
+    emulator.createFunction({
+      name: 'pinned',
+      runtime: 'python3.11',
+      layers: [arnOf(layerName, 1)]
+    })
+    await deploy('tinyjson==1.1.0\n')
+    await deploy('greeter\n')
+    const run = await deploy('onlysdist\n', { 'keep-versions': '1', functions: 'pinned' })
+    expect(run.exitCode).toBe(1) // pinned runs python3.11: refused, so it keeps version 1
+    expect(emulator.layerVersions(layerName).map(v => v.version)).toEqual([1, 4])
+    expect(run.summary).toMatch(/kept 1: .*pinned/)
+  })
+})
+
+describe('bad input changes nothing in AWS', () => {
+  it('refuses a bad share-with before any call', async () => {
+    const run = await deploy('tinyjson\n', { 'share-with': 'everyone' })
+    expect(run.exitCode).toBe(1)
+    expect(emulator.calls).toEqual([])
+  })
+
+  it('refuses a function ARN in a region not published to, before any call', async () => {
+    const run = await deploy('tinyjson\n', {
+      functions: 'arn:aws:lambda:eu-central-1:123456789012:function:orders'
+    })
+    expect(failure(run)).toMatch(
+      /^functions: .*eu-central-1, which is not in regions \(us-east-1\)/
+    )
+    expect(emulator.calls).toEqual([])
+  })
+})
+
 describe('AWS set-up problems', () => {
   it('says how to configure credentials when there are none, before building', async () => {
     const run = await deploy(
