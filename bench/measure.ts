@@ -11,6 +11,8 @@ import { performance } from 'node:perf_hooks'
 
 export const GNU_TIME = '/usr/bin/time'
 const SAMPLE_MS = 50
+/** sysconf(_SC_CLK_TCK) on Linux: /proc/PID/stat counts CPU time in 1/100 s. */
+const CLOCK_TICKS = 100
 
 export interface Measurement {
   exitCode: number
@@ -28,6 +30,18 @@ export interface Measurement {
   treeRss: number
   /** Each stdout line with the seconds since the start at which it arrived. */
   timeline: Array<[number, string]>
+  /**
+   * CPU seconds of each process of the tree, as last sampled (a process's final 50 ms and
+   * processes shorter than a sample are missed), with its command line.
+   */
+  processes: SampledProcess[]
+}
+
+export interface SampledProcess {
+  pid: number
+  parent: number
+  command: string
+  cpuS: number
 }
 
 export interface MeasureOptions {
@@ -84,7 +98,8 @@ export async function measure(
       maxProcessRss: maxKiB * 1024,
       rootRss: sampler.rootHwm,
       treeRss: sampler.treePeak,
-      timeline
+      timeline,
+      processes: [...sampler.processes.values()]
     }
   } finally {
     await rm(scratch, { recursive: true, force: true })
@@ -95,6 +110,7 @@ export async function measure(
 class TreeSampler {
   rootHwm = 0
   treePeak = 0
+  readonly processes = new Map<number, SampledProcess>()
   readonly done: Promise<void>
   private stopped = false
 
@@ -123,9 +139,26 @@ class TreeSampler {
       const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
       total += kib(status, 'VmRSS') * 1024
       if (pid === root) this.rootHwm = Math.max(this.rootHwm, kib(status, 'VmHWM') * 1024)
+      await this.sampleCpu(pid)
       queue.push(...(await children(pid)))
     }
     this.treePeak = Math.max(this.treePeak, total)
+  }
+
+  private async sampleCpu(pid: number): Promise<void> {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    // Fields after "(comm)": state, ppid, … utime is the line's 14th field and stime its 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const cpuS = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+    if (!Number.isFinite(cpuS)) return
+    let entry = this.processes.get(pid)
+    if (!entry) {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+      const command = cmdline.split('\0').join(' ').trim().slice(0, 300)
+      entry = { pid, parent: Number(fields[1]), command, cpuS }
+      this.processes.set(pid, entry)
+    }
+    entry.cpuS = cpuS
   }
 }
 

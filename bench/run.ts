@@ -27,7 +27,7 @@ import {
   corpusDistributions,
   type CorpusManifest
 } from './corpus.js'
-import { GNU_TIME, measure, type Measurement } from './measure.js'
+import { GNU_TIME, measure, type Measurement, type SampledProcess } from './measure.js'
 import { mbOf, median, mibOf, ratio, spread, table, verdict } from './stats.js'
 import type { DeployStageResult } from './deploy-stage.js'
 import type { ZipStageResult } from './zip-stage.js'
@@ -62,6 +62,8 @@ interface BuildRun {
   warnings: number
   /** Seconds per phase, from the arrival times of the run's log lines. */
   phases: Phases
+  /** CPU seconds per kind of process (sampled from /proc). */
+  cpuByProcess: Phases
   error?: string
 }
 
@@ -208,7 +210,8 @@ async function runScript(
     files: 0,
     unzippedSize: 0,
     warnings: 0,
-    phases: scriptPhases(m)
+    phases: scriptPhases(m),
+    cpuByProcess: cpuByKind(m.processes)
   }
   // The script has no `set -e`: a failed pip still "succeeds", so judge it by what it zipped.
   if (existsSync(zipPath)) {
@@ -266,7 +269,8 @@ async function runAction(
     files: 0,
     unzippedSize: 0,
     warnings: m.stdout.split('\n').filter(line => line.startsWith('::warning')).length,
-    phases: actionPhases(m)
+    phases: actionPhases(m),
+    cpuByProcess: cpuByKind(m.processes)
   }
   if (zipPath && existsSync(zipPath)) {
     const listing = await zipListing(zipPath)
@@ -535,6 +539,33 @@ export function actionPhases(m: Measurement): Phases {
   ]
 }
 
+const PROCESS_KINDS: Array<[string, RegExp]> = [
+  ['python -m venv (with ensurepip)', /-m venv/],
+  ['the action (node: prune, verify, zip, report)', /dist\/index\.js/],
+  ['import check interpreters', / -I -S -B -c /],
+  ['pip', /pip-for-lambda\.py|-m pip|bin\/pip /],
+  ['zip', /^zip /],
+  ['cp -r', /^cp /],
+  ['rm -rf', /^rm /]
+]
+
+/** CPU seconds by kind of process; a process started by venv counts as venv (ensurepip's pip). */
+export function cpuByKind(processes: SampledProcess[]): Phases {
+  const byPid = new Map(processes.map(p => [p.pid, p]))
+  const kindOf = (p: SampledProcess): string => {
+    for (let up = byPid.get(p.parent); up; up = byPid.get(up.parent)) {
+      if (/-m venv/.test(up.command)) return PROCESS_KINDS[0][0]
+    }
+    return PROCESS_KINDS.find(([, pattern]) => pattern.test(p.command))?.[0] ?? 'other'
+  }
+  const totals = new Map<string, number>([
+    ...PROCESS_KINDS.map(([k]) => [k, 0] as [string, number]),
+    ['other', 0]
+  ])
+  for (const p of processes) totals.set(kindOf(p), totals.get(kindOf(p))! + p.cpuS)
+  return [...totals].filter(([, seconds]) => seconds > 0)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The report
 
@@ -730,6 +761,28 @@ function report(
       phaseTable(b),
       ''
     )
+    const cpuTable = (runs: BuildRun[]) => {
+      const kinds = [...new Set(runs.flatMap(r => r.cpuByProcess.map(([k]) => k)))]
+      return table(
+        ['process', 'median CPU s'],
+        kinds.map(kind => [
+          kind,
+          median(runs.map(r => r.cpuByProcess.find(([k]) => k === kind)?.[1] ?? 0)).toFixed(2)
+        ])
+      )
+    }
+    out.push(
+      '### CPU by process (sampled from /proc every 50 ms; short-lived processes are missed)',
+      '',
+      '(a) the script:',
+      '',
+      cpuTable(a),
+      '',
+      '(b) the action:',
+      '',
+      cpuTable(b),
+      ''
+    )
     if (b.length) {
       out.push(
         `The action's own warnings per run (verify warn: Debian's glibc 2.35 builds on an AL2 runtime): ${spread(
@@ -850,7 +903,7 @@ function report(
 /** The JSON keeps numbers, not whole logs. */
 function stripOutput(key: string, value: unknown): unknown {
   if ((key === 'stdout' || key === 'stderr') && typeof value === 'string') return value.slice(-2000)
-  if (key === 'timeline') return undefined
+  if (key === 'timeline' || key === 'processes') return undefined
   return value
 }
 

@@ -2,7 +2,6 @@
 // (or deployed by hand) without publishing it. The zip goes up as-is: @actions/artifact would
 // otherwise wrap it in a second zip, and users would download a zip inside a zip.
 
-import { DefaultArtifactClient } from '@actions/artifact'
 import { copyFile, link, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -74,6 +73,8 @@ export async function uploadLayerArtifact(
   try {
     const file = path.join(staging, fileName)
     await linkOrCopy(zipPath, file)
+    // loaded only when asked for: it is most of the bundle's start-up memory
+    const { DefaultArtifactClient } = await import('@actions/artifact')
     const { id } = await new DefaultArtifactClient().uploadArtifact(fileName, [file], staging, {
       skipArchive: true,
       ...(retentionDays === undefined ? {} : { retentionDays })

@@ -29,8 +29,7 @@ import type { Architecture } from './facts.js'
 import type { LayerPackage } from './types.js'
 import { writeLayerZip } from './zip.js'
 import { errorMessage } from './errors.js'
-import { layerBaseName } from './publish.js'
-import { deploySummary, preflight, publishAndAttach } from './ship.js'
+import { layerBaseName } from './layer-name.js'
 
 /**
  * inputs → source → install (pip) → prune → verify → zip → import check → size → report
@@ -54,7 +53,9 @@ export async function run(): Promise<void> {
     await checkIndexes(inputs)
     await checkPip(inputs.python)
     const python = await importCheckPython(inputs)
-    const regions = inputs.publish ? await preflight(inputs) : []
+    // the AWS SDK is loaded only when publishing: a build-only run never needs it
+    const ship = inputs.publish ? await import('./ship.js') : undefined
+    const regions = ship ? await ship.preflight(inputs) : []
 
     const report = await buildLayer(inputs, source, workDir, python)
     setBuildOutputs(report)
@@ -62,12 +63,12 @@ export async function run(): Promise<void> {
     if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
     failOnBuildProblems(inputs, report)
 
-    if (!inputs.publish) {
+    if (!ship) {
       core.info('publish is false: built and verified only; no AWS call made')
       return
     }
-    const deployment = await publishAndAttach(inputs, regions, report, source)
-    await core.summary.addRaw(deploySummary(deployment)).write()
+    const deployment = await ship.publishAndAttach(inputs, regions, report, source)
+    await core.summary.addRaw(ship.deploySummary(deployment)).write()
     if (deployment.failures.length > 0) {
       throw new Error(
         `some of the work failed:\n${deployment.failures.map(f => `  ${f}`).join('\n')}`
@@ -132,19 +133,14 @@ async function buildLayer(
   annotateFindings(findings, inputs.verify, source, distributions)
 
   const zipName = `${inputs.layerName ? layerBaseName(inputs.layerName) : 'layer'}-${inputs.target.runtime.name}-${inputs.target.architecture}.zip`
-  const zip = await writeLayerZip(siteDir, path.join(workDir, zipName), {
-    onWarning: message => core.warning(message)
-  })
+  // both only read the site folder (the check runs Python with -B), so they overlap
+  const [zip, importCheck] = await Promise.all([
+    writeLayerZip(siteDir, path.join(workDir, zipName), {
+      onWarning: message => core.warning(message)
+    }),
+    runImportCheck(inputs, python, siteDir, packages, pruned.excluded, workDir)
+  ])
   core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
-
-  const importCheck = await runImportCheck(
-    inputs,
-    python,
-    siteDir,
-    packages,
-    pruned.excluded,
-    workDir
-  )
   return {
     target: inputs.target,
     source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },

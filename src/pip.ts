@@ -136,6 +136,8 @@ export function pipInstallArgs(
     // .pyc files compiled by the runner's Python are useless to a different Lambda Python
     '--no-compile',
     '--no-warn-script-location',
+    // pip would compare the layer with the runner's own packages and print a false alarm
+    '--no-warn-conflicts',
     '--disable-pip-version-check',
     '--progress-bar',
     'off',

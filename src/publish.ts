@@ -17,6 +17,9 @@ import * as core from '@actions/core'
 import type { AwsClients } from './aws.js'
 import { awsCall, awsErrorName } from './errors.js'
 import { LIMITS } from './facts.js'
+import { layerArnRegion, layerBaseName } from './layer-name.js'
+
+export { layerArnRegion, layerBaseName }
 
 export interface LayerRequest {
   /** A name, or a layer ARN (which then fixes the region). */
@@ -90,15 +93,6 @@ export function s3Location(
     bucket: request.s3Bucket.replaceAll('{region}', region),
     key: `${request.s3Prefix ?? ''}${layerBaseName(request.layerName)}/${sha256Hex}.zip`
   }
-}
-
-/** The region a layer ARN names, or undefined for a plain name. */
-export function layerArnRegion(layerName: string): string | undefined {
-  return /^arn:[^:]+:lambda:([^:]+):\d{12}:layer:/.exec(layerName)?.[1]
-}
-
-export function layerBaseName(layerName: string): string {
-  return layerName.startsWith('arn:') ? layerName.slice(layerName.lastIndexOf(':') + 1) : layerName
 }
 
 /** A layer ARN belongs to one region; publishing it elsewhere would fail late, so fail early. */
