@@ -61,6 +61,16 @@ function readTree(root: string): { files: Map<string, Buffer>; dirs: string[] } 
   return { files, dirs: dirs.sort() }
 }
 
+/** Names of files that differ or are missing between two trees (Buffer.equals: fast). */
+function differingFiles(expected: Map<string, Buffer>, actual: Map<string, Buffer>): string[] {
+  const names = new Set([...expected.keys(), ...actual.keys()])
+  return [...names].filter(name => {
+    const want = expected.get(name)
+    const got = actual.get(name)
+    return !want || !got || !want.equals(got)
+  })
+}
+
 const PACKAGE: Spec = {
   'requests/__init__.py': 'from .api import get\n'.repeat(50),
   'requests/api.py': 'def get(url):\n    return url\n'.repeat(100),
@@ -116,8 +126,7 @@ describe('writeLayerZip', () => {
     const source = readTree(site)
     const result = readTree(path.join(extracted, 'python'))
     expect(result.dirs).toEqual(source.dirs)
-    expect([...result.files.keys()].sort()).toEqual([...source.files.keys()].sort())
-    for (const [name, content] of source.files) expect(result.files.get(name)).toEqual(content)
+    expect(differingFiles(source.files, result.files)).toEqual([])
   })
 
   it('makes files world-readable: 0600 and 0640 become 0644, any execute bit gives 0755', async () => {
@@ -186,13 +195,11 @@ describe('writeLayerZip', () => {
     const second = freshDir('site')
     makeTree(second, spec, Object.keys(spec).reverse())
     let minute = 0
-    for (const { files } of [readTree(second)]) {
-      for (const name of files.keys()) {
-        const full = path.join(second, name)
-        fs.utimesSync(full, new Date(2001, 1, 1, 0, minute), new Date(2020, 1, 1, 0, minute++))
-        // Only the execute bit may matter: other permission bits are normalised away.
-        fs.chmodSync(full, fs.statSync(full).mode & 0o111 ? 0o700 : 0o600)
-      }
+    for (const name of readTree(second).files.keys()) {
+      const full = path.join(second, name)
+      fs.utimesSync(full, new Date(2001, 1, 1, 0, minute), new Date(2020, 1, 1, 0, minute++))
+      // Only the execute bit may matter: other permission bits are normalised away.
+      fs.chmodSync(full, fs.statSync(full).mode & 0o111 ? 0o700 : 0o600)
     }
     const out = freshDir('out')
 
@@ -204,9 +211,41 @@ describe('writeLayerZip', () => {
     })
 
     expect(b.codeSha256).toBe(a.codeSha256)
-    expect(fs.readFileSync(path.join(out, 'b.zip'))).toEqual(
-      fs.readFileSync(path.join(out, 'a.zip'))
-    )
+    const bytes = fs.readFileSync(path.join(out, 'a.zip'))
+    expect(fs.readFileSync(path.join(out, 'b.zip')).equals(bytes)).toBe(true)
+  })
+
+  it('keeps every file intact when the memory window is far smaller than the tree', async () => {
+    // Sizes on both sides of the 64 KiB copy limit, half of them incompressible, so ring
+    // space comes back out of order while bigger stored files are still being written.
+    const site = freshDir('site')
+    let seed = 7
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const spec: Spec = {}
+    for (let i = 0; i < 240; i++) {
+      const size = Math.floor(next() ** 3 * 200_000)
+      spec[`p${i % 13}/f${i}.dat`] =
+        i % 2 ? randomBytes(size) : Buffer.from(`row ${i} `.repeat(size / 6 + 1).slice(0, size))
+    }
+    makeTree(site, spec)
+    const out = freshDir('out')
+    const settings = [
+      { concurrency: 1, windowBytes: 32 << 20 },
+      { concurrency: 6, windowBytes: 1 },
+      { concurrency: 3, windowBytes: 300_000 }
+    ]
+
+    const zips = []
+    for (const [i, options] of settings.entries()) {
+      zips.push(await writeLayerZip(site, path.join(out, `${i}.zip`), options))
+    }
+
+    expect(new Set(zips.map(zip => zip.sha256Hex)).size).toBe(1)
+    expect(() => testZip(zips[1].zipPath)).not.toThrow()
+    const extracted = freshDir('extracted')
+    extractZip(zips[1].zipPath, extracted)
+    const result = readTree(path.join(extracted, 'python')).files
+    expect(differingFiles(readTree(site).files, result)).toEqual([])
   })
 
   it('reports CodeSha256 as base64 of the SHA-256 of the zip bytes, plus size and counts', async () => {

@@ -1,11 +1,11 @@
 import * as core from '@actions/core'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { annotate, annotateFindings } from './annotations.js'
 import { defaultArtifactName, uploadLayerArtifact } from './artifact.js'
 import { checkSize } from './size.js'
-import { checkImports, findInterpreter, type Interpreter } from './importcheck.js'
+import { importCheckPython, runImportCheck, type ImportCheckPython } from './import-step.js'
 import { readInputs, type ActionInputs } from './inputs.js'
 import { readLayerPackages } from './packages.js'
 import { checkIndexes } from './index-check.js'
@@ -16,7 +16,7 @@ import {
   installRequirements,
   UnresolvableRequirement
 } from './pip.js'
-import { prune, type Exclusion } from './prune.js'
+import { prune } from './prune.js'
 import { buildSummary, setBuildOutputs, type BuildReport } from './report.js'
 import {
   hashMismatchMessage,
@@ -195,86 +195,4 @@ function failOnBuildProblems(inputs: ActionInputs, report: BuildReport): void {
   for (const notice of size.notices) core.notice(notice)
   problems.push(...size.errors)
   if (problems.length > 0) throw new Error(problems.join('\n'))
-}
-
-type ImportCheckPython = { interpreter?: Interpreter; reason?: string } | undefined
-
-/** Looked for before any work, so that import-check: true without one fails first. */
-async function importCheckPython(inputs: ActionInputs): Promise<ImportCheckPython> {
-  if (inputs.importCheck === 'false') return undefined
-  const found = await findInterpreter(inputs.target, inputs.python)
-  if (!found.interpreter && inputs.importCheck === 'true') {
-    throw new Error(
-      `import-check: true, but there is ${found.reason}; install Python ${inputs.target.runtime.pythonVersion} (actions/setup-python) or set import-check: auto`
-    )
-  }
-  return found
-}
-
-async function runImportCheck(
-  inputs: ActionInputs,
-  python: ImportCheckPython,
-  siteDir: string,
-  packages: BuildReport['packages'],
-  excluded: Exclusion[],
-  workDir: string
-): Promise<BuildReport['importCheck']> {
-  if (!python) return { summary: 'off', failures: [] }
-  const { interpreter, reason } = python
-  if (!interpreter) {
-    core.info(`import check skipped: ${reason}`)
-    return { summary: `skipped: ${reason}`, failures: [] }
-  }
-  const sdkDir = await installExcludedSdk(inputs, excluded, workDir)
-  const result = await core.group('import check', () =>
-    checkImports({
-      interpreter,
-      siteDir,
-      extraPaths: sdkDir ? [sdkDir] : [],
-      packages,
-      skip: inputs.importCheckSkip
-    })
-  )
-  const failures = result.failures.map(f => `${f.package}: ${f.error}`)
-  for (const failure of failures) {
-    if (inputs.verify === 'error') core.error(`import check: ${failure}`)
-    else if (inputs.verify === 'warn') core.warning(`import check: ${failure}`)
-  }
-  const modules = `${result.checked.length} module${result.checked.length === 1 ? '' : 's'}`
-  const skipped =
-    result.skipped.length > 0
-      ? `; not imported (import-check-skip): ${result.skipped.join(', ')}`
-      : ''
-  const summary =
-    failures.length === 0
-      ? `passed: ${modules} imported with ${interpreter.path} (${interpreter.version} ${interpreter.machine})${skipped}`
-      : `${failures.length} of ${modules} failed to import${skipped}`
-  return { summary, failures }
-}
-
-/**
- * The runtime's SDK was left out of the layer because Lambda provides it; the import check
- * needs it beside the layer, as Lambda will have it.
- */
-async function installExcludedSdk(
-  inputs: ActionInputs,
-  excluded: Exclusion[],
-  workDir: string
-): Promise<string | undefined> {
-  const sdk = excluded.filter(e => e.reason.startsWith('the runtime ships it'))
-  if (sdk.length === 0) return undefined
-  const requirementsFile = path.join(workDir, 'runtime-sdk.txt')
-  await writeFile(requirementsFile, sdk.map(e => `${e.name}==${e.version}\n`).join(''))
-  const siteDir = path.join(workDir, 'runtime-sdk')
-  await installRequirements({
-    python: inputs.python,
-    target: inputs.target,
-    requirementsFile,
-    siteDir,
-    workDir: path.join(workDir, 'runtime-sdk-work'),
-    indexUrl: inputs.indexUrl,
-    extraIndexUrls: inputs.extraIndexUrls,
-    pipArgs: [...inputs.pipArgs, '--no-deps']
-  })
-  return siteDir
 }

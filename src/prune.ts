@@ -9,6 +9,8 @@ export interface Exclusion {
   name: string
   version: string
   reason: string
+  /** Left out because the Lambda runtime provides it (not because `exclude` named it). */
+  providedByRuntime: boolean
 }
 
 export interface PruneResult {
@@ -123,7 +125,12 @@ export async function prune(
     const reason = exclusions.get(pkg.name)
     if (reason) {
       await removeFiles(siteDir, pkg.files)
-      excluded.push({ name: pkg.name, version: pkg.version, reason })
+      excluded.push({
+        name: pkg.name,
+        version: pkg.version,
+        reason,
+        providedByRuntime: !options.exclude.includes(pkg.name)
+      })
     } else {
       kept.push(pkg)
     }

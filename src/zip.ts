@@ -295,25 +295,23 @@ async function writeEntries(
   settings: WriteSettings
 ): Promise<CentralRecord[]> {
   const window = new Window(ringCapacity(entries, settings.windowBytes), settings.concurrency)
-  const jobs: (Deferred<EntryData> | undefined)[] = entries.map(() => {
-    const job = deferred<EntryData>()
-    // A failure surfaces when the writer reaches that entry; until then it is not unhandled.
-    job.promise.catch(ignore)
-    return job
-  })
-  // Settled jobs are dropped at once: holding their results would keep every buffer alive.
+  // Each job is dropped as soon as it is written: holding results would keep every buffer.
+  const started: (Deferred<StartedJob> | undefined)[] = entries.map(() => deferred<StartedJob>())
   const running = new Set<Promise<void>>()
 
   const producer = (async () => {
     for (const [index, entry] of entries.entries()) {
       if (entry.kind === 'directory') continue
-      const space = await window.admit(isStreamed(entry) ? 0 : entry.size)
-      if (!space) return
-      const job = compressFile(entry, space, index, settings).finally(() => window.compressed())
-      const settled = job.then(ignore, ignore)
+      const admission = await window.admit(isStreamed(entry) ? 0 : entry.size)
+      if (!admission) return
+      const result = compressFile(entry, admission.space, index, settings).finally(() =>
+        window.compressed()
+      )
+      // Also marks a failure as handled: it surfaces when the writer reaches this entry.
+      const settled = result.then(ignore, ignore)
       running.add(settled)
       void settled.then(() => running.delete(settled))
-      jobs[index]?.resolve(job)
+      started[index]?.resolve({ slot: admission.slot, result })
     }
   })()
 
@@ -325,10 +323,11 @@ async function writeEntries(
         central.push(await writeDirectory(entry, output))
         continue
       }
-      const data = await jobs[index]!.promise
-      jobs[index] = undefined
-      // The file's window space is reused only once its bytes have reached the file.
-      await writeFile(entry, data, offset, output, () => window.written())
+      const { slot, result } = await started[index]!.promise
+      started[index] = undefined
+      const data = await result
+      // The file's ring space is reused only once its bytes are copied or on disk.
+      await writeFile(entry, data, offset, output, () => window.written(slot))
       central.push(record(entry, data, offset))
     }
   } finally {
@@ -337,6 +336,11 @@ async function writeEntries(
     await Promise.all(running)
   }
   return central
+}
+
+interface StartedJob {
+  slot: number
+  result: Promise<EntryData>
 }
 
 /** The window, but no more than all in-memory content and no less than its largest file. */
@@ -765,19 +769,28 @@ class HashingOutput {
   }
 }
 
+/** Ring space for one file's content, and the ticket that gives it back. */
+interface Admission {
+  space: Buffer
+  slot: number
+}
+
 /**
  * Admits file jobs in entry order while their content fits in a ring buffer, fewer than
  * MAX_ENTRIES_IN_FLIGHT wait to be written, and fewer than `concurrency` are compressing.
- * Files are read into the ring and their space comes back in the same order once written,
- * so reading allocates nothing and memory stays at the ring plus smaller deflate outputs.
- * One waiter only: the producer.
+ * Files are read into the ring, so reading allocates nothing and memory stays at the ring
+ * plus smaller deflate outputs. Space is handed out in order and comes back in any order;
+ * it is reused once everything before it has come back. One waiter only: the producer.
  */
 class Window {
   private readonly ring: Buffer
   private head = 0
   private used = 0
-  /** Bytes each entry in flight holds in the ring, oldest first (with any wrap-around gap). */
-  private readonly held: number[] = []
+  /** Ring bytes each admitted slot holds (with any wrap-around gap), oldest first. */
+  private readonly sizes: number[] = []
+  private readonly returned: boolean[] = []
+  /** Slot number of sizes[oldest]. */
+  private oldestSlot = 0
   private oldest = 0
   private compressing = 0
   private aborted = false
@@ -790,14 +803,15 @@ class Window {
   }
 
   /** Space for `bytes` of file content, once there is room; undefined after abort(). */
-  async admit(bytes: number): Promise<Buffer | undefined> {
+  async admit(bytes: number): Promise<Admission | undefined> {
     for (;;) {
       if (this.aborted) return undefined
-      const space = this.compressing < this.concurrency && this.inFlight() < MAX_ENTRIES_IN_FLIGHT
-      const start = space ? this.allocate(bytes) : undefined
+      const room = this.compressing < this.concurrency && this.inFlight() < MAX_ENTRIES_IN_FLIGHT
+      const start = room ? this.allocate(bytes) : undefined
       if (start !== undefined) {
         this.compressing++
-        return this.ring.subarray(start, start + bytes)
+        const slot = this.oldestSlot + this.sizes.length - this.oldest - 1
+        return { space: this.ring.subarray(start, start + bytes), slot }
       }
       await new Promise<void>(resolve => (this.wake = resolve))
     }
@@ -809,11 +823,16 @@ class Window {
     this.notify()
   }
 
-  /** The oldest entry in flight has reached the file. */
-  written(): void {
-    this.used -= this.held[this.oldest++]
-    if (this.oldest === this.held.length) {
-      this.held.length = 0
+  /** The slot's content has been written out (or copied) and its space may be reused. */
+  written(slot: number): void {
+    this.returned[this.oldest + slot - this.oldestSlot] = true
+    while (this.oldest < this.sizes.length && this.returned[this.oldest]) {
+      this.used -= this.sizes[this.oldest++]
+      this.oldestSlot++
+    }
+    if (this.oldest === this.sizes.length) {
+      this.sizes.length = 0
+      this.returned.length = 0
       this.oldest = 0
     }
     if (this.used === 0) this.head = 0
@@ -826,7 +845,7 @@ class Window {
   }
 
   private inFlight(): number {
-    return this.held.length - this.oldest
+    return this.sizes.length - this.oldest
   }
 
   private allocate(bytes: number): number | undefined {
@@ -839,7 +858,8 @@ class Window {
     if (this.used + gap + bytes > this.ring.length) return undefined
     this.head = start + bytes
     this.used += gap + bytes
-    this.held.push(gap + bytes)
+    this.sizes.push(gap + bytes)
+    this.returned.push(false)
     return start
   }
 
@@ -852,11 +872,11 @@ class Window {
 
 interface Deferred<T> {
   promise: Promise<T>
-  resolve: (value: T | Promise<T>) => void
+  resolve: (value: T) => void
 }
 
 function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T | Promise<T>) => void
+  let resolve!: (value: T) => void
   const promise = new Promise<T>(r => (resolve = r))
   return { promise, resolve }
 }

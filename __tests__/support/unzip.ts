@@ -41,7 +41,9 @@ export function listZip(zipPath: string): ZipListing[] {
 
 /** Throws unless both `python3 -m zipfile -t` and `unzip -t` accept the archive. */
 export function testZip(zipPath: string): void {
-  python(['-m', 'zipfile', '-t', zipPath])
+  // zipfile -t reports a bad CRC on stdout and still exits 0.
+  const report = python(['-m', 'zipfile', '-t', zipPath])
+  if (report.includes('corrupted')) throw new Error(`python3 -m zipfile -t: ${report.trim()}`)
   execFileSync('unzip', ['-tqq', zipPath], { encoding: 'utf8', stdio: 'pipe' })
 }
 
