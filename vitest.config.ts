@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     // pip runs are CPU-heavy; two cores here and on CI
-    maxWorkers: 2
+    maxWorkers: 2,
+    reporters: ['default', './scripts/count-reporter.ts']
   }
 })

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { normalisePrefix, STREAMING_THRESHOLD, writeLayerZip } from '../src/zip.js'
+import { normalisePrefix, STREAMING_THRESHOLD, writeLayerZip, type LayerZip } from '../src/zip.js'
 import { extractZip, listZip, testZip } from './support/unzip.js'
 
 let scratch: string
@@ -235,7 +235,7 @@ describe('writeLayerZip', () => {
       { concurrency: 3, windowBytes: 300_000 }
     ]
 
-    const zips = []
+    const zips: LayerZip[] = []
     for (const [i, options] of settings.entries()) {
       zips.push(await writeLayerZip(site, path.join(out, `${i}.zip`), options))
     }
