@@ -3,6 +3,7 @@
 // what file checks cannot: a missing transitive dependency, an extension module named for
 // another platform (`No module named 'pydantic_core._pydantic_core'`), a package that needs
 // the runner's site-packages to import.
+import { mapLimit } from './concurrency.js'
 import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -275,7 +276,7 @@ export async function checkImports(options: {
   // the layer or the workspace.
   const scratch = await mkdtemp(join(tmpdir(), 'import-check-'))
   try {
-    const errors = await mapLimited(toImport, CONCURRENT_IMPORTS, ({ module }) =>
+    const errors = await mapLimit(toImport, CONCURRENT_IMPORTS, ({ module }) =>
       importModule(interpreter.path, module, [siteDir, ...extraPaths], {
         timeoutMs: timeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS,
         scratch
@@ -407,21 +408,4 @@ function lastNonEmptyLine(text: string): string | undefined {
 
 function clip(line: string): string {
   return line.length > ERROR_LINE_LIMIT ? line.slice(0, ERROR_LINE_LIMIT - 1) + '…' : line
-}
-
-async function mapLimited<T, R>(
-  items: T[],
-  limit: number,
-  work: (item: T) => Promise<R>
-): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      results[i] = await work(items[i])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
 }

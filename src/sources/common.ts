@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import { type TomlTable, TomlError, parse as parseToml } from 'smol-toml'
 import { ACTION_NAME } from '../facts.js'
 import type { Target } from '../types.js'
-import type { MarkerEnvironment } from './markers.js'
+import { satisfiesSpecifiers, type MarkerEnvironment } from './markers.js'
 
 export type SourceKind = 'requirements' | 'pyproject' | 'uv.lock' | 'poetry.lock' | 'Pipfile.lock'
 
@@ -121,6 +121,21 @@ export function checkRuntimeAllowed(
   if (allowed) return
   throw new Error(
     `requirements: ${where} is for Python ${described}, which excludes ${name}; choose a runtime it allows or widen its Python range`
+  )
+}
+
+/** A PEP 621 / uv `requires-python` range must admit the runtime's Python. */
+export function checkRequiresPython(
+  context: ReadContext,
+  requiresPython: unknown,
+  where: string
+): void {
+  if (typeof requiresPython !== 'string') return
+  checkRuntimeAllowed(
+    context,
+    version => satisfiesSpecifiers(version, requiresPython),
+    `"${requiresPython}"`,
+    `${where} (requires-python)`
   )
 }
 

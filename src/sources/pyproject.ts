@@ -5,7 +5,7 @@ import {
   type DependencySource,
   type ReadContext,
   checkAsked,
-  checkRuntimeAllowed,
+  checkRequiresPython,
   displayPath,
   identityOf,
   isTable,
@@ -14,7 +14,7 @@ import {
   stringsIn,
   writeGenerated
 } from './common.js'
-import { markerMatches, parseMarker, satisfiesSpecifiers } from './markers.js'
+import { markerMatches, parseMarker } from './markers.js'
 import {
   type Requirement,
   canonicalName,
@@ -43,14 +43,7 @@ export async function readPyproject(context: ReadContext): Promise<DependencySou
     throw new Error(
       `extras: ${where} declares its optional-dependencies dynamic, so its extras cannot be read from the file; point requirements at a lock file`
     )
-  const requiresPython = project['requires-python']
-  if (typeof requiresPython === 'string')
-    checkRuntimeAllowed(
-      context,
-      v => satisfiesSpecifiers(v, requiresPython),
-      `"${requiresPython}"`,
-      `${where} (requires-python)`
-    )
+  checkRequiresPython(context, project['requires-python'], where)
 
   const selected = projectRequirements(doc, context, text)
   const lines = [...new Set(selected.map(s => normalRequirement(s.requirement)))].sort()

@@ -4,13 +4,13 @@ import {
   type DependencySource,
   type ReadContext,
   checkAsked,
-  checkRuntimeAllowed,
+  checkRequiresPython,
   displayPath,
   isTable,
   readToml
 } from './common.js'
 import { type LockedPin, lockedSource, pipHashes, tomlPackageLines } from './locks.js'
-import { markerMatches, satisfiesSpecifiers } from './markers.js'
+import { markerMatches } from './markers.js'
 import { LOCAL_WHY, VCS_WHY, canonicalName } from './pep508.js'
 
 interface UvSource {
@@ -50,14 +50,7 @@ export async function readUvLock(context: ReadContext): Promise<DependencySource
     throw new Error(
       `requirements: ${where} is uv.lock version ${String(doc.version)}; this action reads version 1`
     )
-  const requiresPython = doc['requires-python']
-  if (typeof requiresPython === 'string')
-    checkRuntimeAllowed(
-      context,
-      v => satisfiesSpecifiers(v, requiresPython),
-      `"${requiresPython}"`,
-      `${where} (requires-python)`
-    )
+  checkRequiresPython(context, doc['requires-python'], where)
   const packages = (Array.isArray(doc.package) ? doc.package : []) as unknown as UvPackage[]
   const root = rootProject(packages, where)
   const rootName = canonicalName(root.name)
