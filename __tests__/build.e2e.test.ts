@@ -128,6 +128,12 @@ describe('a layer for the target, not for the runner', () => {
     expect(run.summary).toContain('Verification:** passed')
   })
 
+  it('runs outside GitHub Actions too, printing the summary to the log', async () => {
+    const run = await build('tinyjson==1.0.0\n', {}, { GITHUB_STEP_SUMMARY: undefined })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(run.stdout).toContain('| tinyjson | 1.0.0 |')
+  })
+
   it('rebuilds byte for byte: same inputs, same CodeSha256', async () => {
     const first = await build('greeter[fast]\nhasscripts\n')
     const second = await build('greeter[fast]\nhasscripts\n')

@@ -17,7 +17,7 @@ import {
   UnresolvableRequirement
 } from './pip.js'
 import { prune } from './prune.js'
-import { buildSummary, setBuildOutputs, type BuildReport } from './report.js'
+import { buildSummary, setBuildOutputs, writeSummary, type BuildReport } from './report.js'
 import {
   hashMismatchMessage,
   readDependencySource,
@@ -59,7 +59,7 @@ export async function run(): Promise<void> {
 
     const report = await buildLayer(inputs, source, workDir, python)
     setBuildOutputs(report)
-    await core.summary.addRaw(buildSummary(report)).write()
+    await writeSummary(buildSummary(report))
     if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
     failOnBuildProblems(inputs, report)
 
@@ -68,7 +68,7 @@ export async function run(): Promise<void> {
       return
     }
     const deployment = await ship.publishAndAttach(inputs, regions, report, source)
-    await core.summary.addRaw(ship.deploySummary(deployment)).write()
+    await writeSummary(ship.deploySummary(deployment))
     if (deployment.failures.length > 0) {
       throw new Error(
         `some of the work failed:\n${deployment.failures.map(f => `  ${f}`).join('\n')}`
