@@ -90,6 +90,16 @@ describe('parseFunctionRef and placeFunctions', () => {
     ).toThrow(/without the qualifier/)
   })
 
+  it('places a function named by name and by ARN once in its region', () => {
+    const arn = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:api`
+    const { byRegion } = placeFunctions(
+      ['api', arn, `${ACCOUNT}:function:api`, 'api'],
+      ['us-east-1', 'eu-west-1']
+    )
+    expect(byRegion.get('us-east-1')).toEqual(['api'])
+    expect(byRegion.get('eu-west-1')).toEqual(['api'])
+  })
+
   it('attaches a plain name in every region and an ARN only in its own', () => {
     const arn = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:orders`
     const stray = `arn:aws:lambda:ap-south-1:${ACCOUNT}:function:billing`
@@ -384,6 +394,56 @@ describe('attachToFunction against the Lambda API', () => {
     const result = await attach('api')
     expect(result.status).toBe('failed')
     expect(result.error).toMatch(/could not apply the new layers to api: .*could not be updated/)
+  })
+
+  it('sends the layers again to a function whose last update Failed, though they read as planned', async () => {
+    emulator.createFunction({ name: 'api', runtime: 'python3.12' })
+    emulator.inject({ operation: 'UpdateFunctionConfiguration', kind: 'update-failed' })
+    expect((await attach('api')).status).toBe('failed')
+    expect(emulator.getFunction('api')?.lastUpdateStatus).toBe('Failed')
+
+    const rerun = await attach('api')
+    expect(rerun).toMatchObject({ status: 'updated', after: [deps] })
+    expect(updates().map(c => c.status)).toEqual([200, 200])
+    expect(emulator.getFunction('api')?.lastUpdateStatus).toBe('Successful')
+  })
+
+  it('reports a resent update that fails again', async () => {
+    emulator.createFunction({ name: 'api', runtime: 'python3.12' })
+    emulator.inject({ operation: 'UpdateFunctionConfiguration', kind: 'update-failed', times: 2 })
+    await attach('api')
+    const rerun = await attach('api')
+    expect(rerun.status).toBe('failed')
+    expect(rerun.error).toMatch(/could not apply the new layers to api/)
+  })
+
+  it('stops waiting at once when the function can no longer be read, naming the permission', async () => {
+    await emulator.close()
+    emulator = await startLambdaEmulator({ idleTimeoutMs: 60_000, updateDurationMs: 300 })
+    lambda = new LambdaClient({ region, endpoint: emulator.endpoint })
+    deps = await publishVersion('deps', 'V = 1\n')
+    emulator.createFunction({ name: 'api', runtime: 'python3.12' })
+    // The role loses lambda:GetFunctionConfiguration while the update runs.
+    lambda.middlewareStack.add(
+      (next, context) => async args => {
+        const output = await next(args)
+        if (context.commandName === 'UpdateFunctionConfigurationCommand') {
+          emulator.deny('lambda:GetFunctionConfiguration')
+        }
+        return output
+      },
+      { step: 'initialize' }
+    )
+    const result = await attachToFunction(lambda, 'api', deps, fit, {
+      region,
+      waiter: { maxWaitTime: 3, minDelay: 0.05, maxDelay: 0.1 }
+    })
+    expect(result.status).toBe('failed')
+    expect(result.error).toMatch(/needs `lambda:GetFunctionConfiguration` on function api/)
+    const deniedReads = emulator.calls.filter(
+      c => c.operation === 'GetFunctionConfiguration' && c.status === 403
+    )
+    expect(deniedReads).toHaveLength(1)
   })
 
   it('names the missing IAM action when the update is denied', async () => {

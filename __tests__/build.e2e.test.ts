@@ -3,7 +3,7 @@
 // throughout: this file is about the layer zip, not AWS.
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import net from 'node:net'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -145,6 +145,21 @@ describe('a layer for the target, not for the runner', () => {
     const changed = await build('greeter[fast]\nhasscripts\ntinyjson==1.0.0\n')
     expect(changed.outputs['code-sha256']).not.toBe(first.outputs['code-sha256'])
   })
+
+  it.each(['true', 'false'])(
+    "gives the same CodeSha256 whatever the path of the runner's Python (slim: %s)",
+    async slim => {
+      const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+        encoding: 'utf8'
+      }).trim()
+      const elsewhere = path.join(await mkdtemp(path.join(os.tmpdir(), 'other-python-')), 'python3')
+      symlinkSync(real, elsewhere)
+      const first = await build('hasscripts\n', { slim, python: real })
+      const second = await build('hasscripts\n', { slim, python: elsewhere })
+      expect(first.exitCode, first.stdout).toBe(0)
+      expect(second.outputs['code-sha256']).toBe(first.outputs['code-sha256'])
+    }
+  )
 
   it('stores world-readable files and keeps the execute bit', async () => {
     const run = await build('hasscripts\n', { slim: 'false' })

@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfiguredRetryStrategy } from '@smithy/core/retry'
+import * as core from '@actions/core'
+import { AddLayerVersionPermissionCommand } from '@aws-sdk/client-lambda'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { startLambdaEmulator, type Emulator } from '../emulator/lambda-api.js'
 import { ACTION_VERSION, awsClients, defaultRegion } from '../src/aws.js'
@@ -308,6 +310,58 @@ describe('deployLayer against the Lambda API', () => {
     )
   })
 
+  it('stops sharing a reused version with what share-with no longer names, sparing other grants', async () => {
+    const zip = layerZip(work, 'V = 1\n')
+    await deploy(plan(zip, { shareWith: ['public', '111122223333'] }))
+    // A grant someone added by hand is not this action's to remove.
+    await fastClients()
+      .lambda('us-east-1')
+      .send(
+        new AddLayerVersionPermissionCommand({
+          LayerName: 'deps',
+          VersionNumber: 1,
+          StatementId: 'partner',
+          Action: 'lambda:GetLayerVersion',
+          Principal: '444455556666'
+        })
+      )
+    const sids = () => emulator.layerVersions('deps')[0].policy.statements.map(s => s.Sid)
+
+    const narrowed = await deploy(plan(zip, { shareWith: ['111122223333'] }))
+    expect(narrowed.regions[0].layer?.published).toBe(false)
+    expect(narrowed.regions[0].revoked).toEqual(['layer-share-public'])
+    expect(sids()).toEqual(['layer-share-111122223333', 'partner'])
+
+    const unshared = await deploy(plan(zip))
+    expect(unshared.failures).toEqual([])
+    expect(sids()).toEqual(['partner'])
+  })
+
+  it('warns, without failing, when it may not read the policy to revoke old grants', async () => {
+    const zip = layerZip(work, 'V = 1\n')
+    await deploy(plan(zip, { shareWith: ['public'] }))
+    emulator.deny('lambda:GetLayerVersionPolicy')
+    vi.mocked(core.warning).mockClear()
+    const result = await deploy(plan(zip))
+    expect(result.failures).toEqual([])
+    expect(vi.mocked(core.warning)).toHaveBeenCalledWith(
+      expect.stringMatching(/grants of earlier runs.*needs `lambda:GetLayerVersionPolicy`/)
+    )
+  })
+
+  it('fails the region when share-with is set and an old grant cannot be revoked', async () => {
+    const zip = layerZip(work, 'V = 1\n')
+    await deploy(plan(zip, { shareWith: ['public'] }))
+    emulator.deny('lambda:RemoveLayerVersionPermission')
+    const result = await deploy(plan(zip, { shareWith: ['111122223333'] }))
+    expect(result.failures).toEqual([
+      expect.stringMatching(/^us-east-1: share-with: .*needs `lambda:RemoveLayerVersionPermission`/)
+    ])
+    expect(emulator.layerVersions('deps')[0].policy.statements.map(s => s.Sid)).toContain(
+      'layer-share-public'
+    )
+  })
+
   it('grants nothing unless share-with asks', async () => {
     await deploy(plan(layerZip(work, 'V = 1\n')))
     expect(emulator.layerVersions('deps')[0].policy.statements).toEqual([])
@@ -336,6 +390,45 @@ describe('deployLayer against the Lambda API', () => {
     ])
     expect(emulator.layerVersions('deps').map(v => v.version)).toEqual([1, 4])
     expect(emulator.getFunction('api')?.layers).toEqual([`${layerArn()}:4`])
+  })
+
+  it('reuses and prunes only its own architecture when one layer name carries two builds', async () => {
+    const x86 = layerZip(work, 'X = 1\n')
+    emulator.createFunction({ name: 'graviton', runtime: 'python3.12', architecture: 'arm64' })
+    await deploy(plan(x86))
+    await deploy(
+      plan(layerZip(work, 'ARM = 1\n'), {
+        compatibleArchitectures: ['arm64'],
+        functions: ['graviton']
+      })
+    )
+    const rerun = await deploy(plan(x86, { keepVersions: 1 }))
+    expect(rerun.regions[0].layer).toMatchObject({ version: 1, published: false })
+
+    const next = await deploy(plan(layerZip(work, 'X = 2\n'), { keepVersions: 1 }))
+    expect(next.regions[0].cleanup?.deleted).toEqual([1])
+    // The arm64 build's version 2 is not the x86_64 job's to count or delete.
+    expect(emulator.layerVersions('deps').map(v => v.version)).toEqual([2, 3])
+    expect(emulator.getFunction('graviton')?.layers).toEqual([`${layerArn()}:2`])
+  })
+
+  it('publishes once to a region given twice', async () => {
+    const result = await deploy(
+      plan(layerZip(work, 'V = 1\n'), { regions: ['us-east-1', 'us-east-1'] })
+    )
+    expect(result.regions).toHaveLength(1)
+    expect(emulator.layerVersions('deps')).toHaveLength(1)
+  })
+
+  it('updates a function given by name and by ARN once', async () => {
+    emulator.createFunction({ name: 'api', runtime: 'python3.12' })
+    const arn = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:api`
+    const result = await deploy(plan(layerZip(work, 'V = 1\n'), { functions: ['api', arn] }))
+    expect(result.regions[0].functions.map(fn => [fn.function, fn.status])).toEqual([
+      ['api', 'updated']
+    ])
+    const updates = emulator.calls.filter(c => c.operation === 'UpdateFunctionConfiguration')
+    expect(updates).toHaveLength(1)
   })
 
   it('pages through more than 50 versions when pruning', async () => {

@@ -442,6 +442,33 @@ describe('ListLayerVersions', () => {
     ).toEqual([2])
   })
 
+  it('lists a version that names no runtime or architecture only when unfiltered', async () => {
+    // AWS lists under a filter only "versions that indicate that they're compatible".
+    await publish(lambda(), { CompatibleRuntimes: undefined, CompatibleArchitectures: undefined })
+    await publish(lambda())
+    const list = (input: { CompatibleRuntime?: Runtime; CompatibleArchitecture?: 'x86_64' }) =>
+      lambda()
+        .send(new ListLayerVersionsCommand({ LayerName: 'deps', ...input }))
+        .then(out => out.LayerVersions!.map(v => v.Version))
+    expect(await list({})).toEqual([2, 1])
+    expect(await list({ CompatibleArchitecture: 'x86_64' })).toEqual([2])
+    expect(await list({ CompatibleRuntime: 'python3.12' })).toEqual([2])
+  })
+
+  it('pages through filtered versions only', async () => {
+    for (const architecture of ['x86_64', 'arm64', 'x86_64', 'arm64', 'x86_64'] as const) {
+      await publish(lambda(), { CompatibleArchitectures: [architecture] })
+    }
+    const all: number[] = []
+    for await (const page of paginateListLayerVersions(
+      { client: lambda(), pageSize: 1 },
+      { LayerName: 'deps', CompatibleArchitecture: 'arm64' }
+    )) {
+      all.push(...page.LayerVersions!.map(v => v.Version!))
+    }
+    expect(all).toEqual([4, 2])
+  })
+
   it('returns an empty list for a layer that was never published', async () => {
     const out = await lambda().send(new ListLayerVersionsCommand({ LayerName: 'nothing' }))
     expect(out.LayerVersions).toEqual([])
@@ -566,6 +593,32 @@ describe('layer version permissions', () => {
       PreconditionFailedException
     )
     expect(await failure(grant({ VersionNumber: 9 }))).toBeInstanceOf(ResourceNotFoundException)
+  })
+
+  it('removes a statement only under the current RevisionId, and a missing one is not found', async () => {
+    await publish(lambda())
+    await grant({})
+    await grant({ StatementId: 'two', Principal: '*' })
+    const remove = (StatementId: string, RevisionId?: string) =>
+      lambda().send(
+        new RemoveLayerVersionPermissionCommand({
+          LayerName: 'deps',
+          VersionNumber: 1,
+          StatementId,
+          RevisionId
+        })
+      )
+    expect(await failure(remove('share', 'stale'))).toBeInstanceOf(PreconditionFailedException)
+    const { RevisionId } = await lambda().send(
+      new GetLayerVersionPolicyCommand({ LayerName: 'deps', VersionNumber: 1 })
+    )
+    expect((await remove('share', RevisionId)).$metadata.httpStatusCode).toBe(204)
+    expect(await failure(remove('share'))).toBeInstanceOf(ResourceNotFoundException)
+    const policy = await lambda().send(
+      new GetLayerVersionPolicyCommand({ LayerName: 'deps', VersionNumber: 1 })
+    )
+    expect(JSON.parse(policy.Policy!).Statement.map((s: { Sid: string }) => s.Sid)).toEqual(['two'])
+    expect(policy.RevisionId).not.toBe(RevisionId)
   })
 })
 

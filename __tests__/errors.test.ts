@@ -131,6 +131,65 @@ describe('describeAwsError', () => {
     expect(message).not.toContain('Access denied')
   })
 
+  it('names the action and resource AWS says were denied when they differ from the call', () => {
+    const message = describeAwsError(
+      serviceError(
+        'AccessDeniedException',
+        'User: arn:aws:sts::123456789012:assumed-role/ci/s is not authorized to perform: ' +
+          'lambda:GetLayerVersion on resource: arn:aws:lambda:us-east-1:123456789012:layer:other:3 ' +
+          'because no identity-based policy allows the lambda:GetLayerVersion action',
+        403
+      ),
+      {
+        action: 'lambda:UpdateFunctionConfiguration',
+        resource: 'function api',
+        region: 'us-east-1'
+      }
+    )
+    expect(message).toMatch(
+      /^Access denied in us-east-1: the role needs `lambda:GetLayerVersion` on arn:aws:lambda:us-east-1:123456789012:layer:other:3 \(to call lambda:UpdateFunctionConfiguration on function api\)/
+    )
+  })
+
+  it('keeps naming the call when AWS denied that same action', () => {
+    const message = describeAwsError(
+      serviceError(
+        'AccessDeniedException',
+        'User: arn:aws:sts::1:assumed-role/ci is not authorized to perform: lambda:PublishLayerVersion on resource: arn:aws:lambda:eu-west-1:1:layer:deps',
+        403
+      ),
+      publishing
+    )
+    expect(message).toMatch(
+      /^Access denied in eu-west-1: the role needs `lambda:PublishLayerVersion` on layer deps\./
+    )
+  })
+
+  it.each([
+    ['MissingAuthenticationTokenException', 'Missing Authentication Token'],
+    ['InvalidSignatureException', 'Signature expired: 20260101T000000Z is now earlier than …'],
+    ['ExpiredTokenException', 'The security token included in the request is expired']
+  ])('calls a 403 %s a credentials problem, not access denied', (name, text) => {
+    const message = describeAwsError(serviceError(name, text, 403), publishing)
+    expect(message).toContain(`AWS rejected the credentials (${name})`)
+    expect(message).toContain('configure-aws-credentials')
+    expect(message).not.toContain('Access denied')
+  })
+
+  it('does not call any other 403 access denied', () => {
+    const message = describeAwsError(
+      serviceError(
+        'RequestTimeTooSkewed',
+        'The difference between the request time and the current time is too large.',
+        403
+      ),
+      { action: 's3:PutObject', resource: 's3://bucket/key', region: 'us-east-1' }
+    )
+    expect(message).not.toContain('Access denied')
+    expect(message).toContain('HTTP 403, RequestTimeTooSkewed')
+    expect(message).toContain('current time is too large')
+  })
+
   it('keeps the name and message of anything else', () => {
     const message = describeAwsError(serviceError('KMSDisabledException', 'key disabled', 502), {
       action: 'lambda:UpdateFunctionConfiguration'

@@ -121,6 +121,30 @@ describe('inputs', () => {
   })
 })
 
+describe('credentials', () => {
+  it('masks a URL with credentials given in pip-args, but not a user name like aws', () => {
+    const inputs = read({
+      'pip-args': '--pre --extra-index-url https://aws:tok3n@repo.example/simple/'
+    })
+    expect(inputs.secrets).toEqual(['https://aws:tok3n@repo.example/simple/', 'tok3n'])
+  })
+
+  it('survives a malformed escape in a password', () => {
+    const inputs = read({ 'index-url': 'https://aws:ab%zzcd@repo.example/simple/' })
+    expect(inputs.secrets).toContain('ab%zzcd')
+  })
+})
+
+describe('regions and functions', () => {
+  it('accepts every partition and drops repeats', () => {
+    const inputs = read({
+      regions: 'us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1, us-east-1'
+    })
+    expect(inputs.regions).toEqual(['us-east-1', 'us-gov-west-1', 'cn-north-1', 'eusc-de-east-1'])
+    expect(read({ functions: 'a\na\nb' }).functions).toEqual(['a', 'b'])
+  })
+})
+
 describe('pip-args', () => {
   it('splits like a shell would, without running one', () => {
     expect(

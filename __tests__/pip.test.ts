@@ -8,7 +8,8 @@ import {
   checkPipArgs,
   lambdaEnvironment,
   targetArgs,
-  unresolvableRequirement
+  unresolvableRequirement,
+  wheelArgs
 } from '../src/pip.js'
 
 /** An executable that answers `-m pip --version` the way a given pip would. */
@@ -80,7 +81,17 @@ describe('what pip is told', () => {
     expect(() => checkPipArgs(['--pre', '--python-version=3.9'])).toThrow(
       'pip-args: --python-version is set by the action'
     )
-    expect(() => checkPipArgs(['--pre', '--no-cache-dir'])).not.toThrow()
+    expect(() => checkPipArgs(['--plat', 'linux_x86_64'])).toThrow('pip-args: --plat (--platform)')
+    expect(() => checkPipArgs(['-t/tmp/elsewhere'])).toThrow('pip-args: -t/tmp/elsewhere (-t)')
+    expect(() => checkPipArgs(['--pre', '--no-cache-dir', '--trusted-host', 'x'])).not.toThrow()
+  })
+})
+
+describe('the sdist build', () => {
+  it('gets pip-args without the options only pip install takes', () => {
+    expect(
+      wheelArgs(['--upgrade', '--pre', '--upgrade-strategy', 'eager', '-U', '--trusted-host', 'h'])
+    ).toEqual(['--pre', '--trusted-host', 'h'])
   })
 })
 
@@ -92,6 +103,16 @@ describe("reading pip's refusal", () => {
     expect(unresolvableRequirement(stderr)).toEqual({
       requirement: 'Foo_Bar[x]>=2.0',
       name: 'foo-bar'
+    })
+  })
+
+  it('names the package that required a missing dependency', () => {
+    const stderr =
+      'ERROR: Could not find a version that satisfies the requirement nosuchpkg>=1 (from needsmissing) (from versions: none)'
+    expect(unresolvableRequirement(stderr)).toEqual({
+      requirement: 'nosuchpkg>=1',
+      name: 'nosuchpkg',
+      requiredBy: 'needsmissing'
     })
   })
 

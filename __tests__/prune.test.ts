@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { InstalledDistribution } from '../src/pip.js'
-import { halfSetWarnings, isSlimmable, packagesToExclude } from '../src/prune.js'
+import { halfSetWarnings, isSlimmable, packagesToExclude, prune } from '../src/prune.js'
 
 function dist(
   name: string,
@@ -78,7 +78,8 @@ describe('slimming', () => {
   it.each([
     ['pkg/__pycache__/mod.cpython-312.pyc', true],
     ['pkg/tests/test_x.py', true],
-    ['pkg/sub/test/data.txt', true],
+    ['pkg/sub/tests/data.txt', true],
+    ['django/test/signals.py', false],
     ['pkg/mod.pyi', true],
     ['pkg/_ext.c', true],
     ['bin/console-script', true],
@@ -89,5 +90,45 @@ describe('slimming', () => {
     ['pkg/_ext.cpython-312-x86_64-linux-gnu.so', false]
   ])('%s is slimmable: %s', (file, expected) => {
     expect(isSlimmable(file)).toBe(expected)
+  })
+})
+
+describe('slimming a real site folder', () => {
+  async function site(files: Record<string, string>) {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs')
+    const path = await import('node:path')
+    const os = await import('node:os')
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slim-'))
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+      writeFileSync(path.join(dir, file), text)
+    }
+    const pkg = {
+      name: 'pkg',
+      version: '1.0',
+      requested: true,
+      files: Object.keys(files),
+      bytes: 0
+    }
+    return { dir, pkg }
+  }
+
+  it('keeps a tests folder the package imports at run time (astropy does)', async () => {
+    const { dir, pkg } = await site({
+      'pkg/__init__.py': 'from .tests.runner import TestRunner\n',
+      'pkg/tests/runner.py': 'class TestRunner: pass\n'
+    })
+    const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
+    expect(result.packages[0].files).toContain('pkg/tests/runner.py')
+  })
+
+  it('drops a tests folder nothing imports', async () => {
+    const { dir, pkg } = await site({
+      'pkg/__init__.py': 'import os\n',
+      'pkg/tests/test_it.py': 'def test(): pass\n'
+    })
+    const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
+    expect(result.packages[0].files).toEqual(['pkg/__init__.py'])
+    expect(result.slimmed.files).toBe(1)
   })
 })

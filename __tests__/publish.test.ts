@@ -158,6 +158,19 @@ describe('publishLayer against the Lambda API', () => {
     expect(both).toMatchObject({ version: 2, published: true })
   })
 
+  it('reuses its own version when the same layer name also carries a newer arm64 build', async () => {
+    const zip = layerZip(work, 'VALUE = 1\n')
+    await publishLayer(clients, region, request(zip))
+    await publishLayer(
+      clients,
+      region,
+      request(layerZip(work, 'ARM = 1\n'), { compatibleArchitectures: ['arm64'] })
+    )
+    const rerun = await publishLayer(clients, region, request(zip))
+    expect(rerun).toMatchObject({ version: 1, published: false })
+    expect(emulator.layerVersions('deps')).toHaveLength(2)
+  })
+
   it('publishes every time when skip-unchanged is off', async () => {
     const zip = layerZip(work, 'VALUE = 1\n')
     await publishLayer(clients, region, request(zip))

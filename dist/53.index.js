@@ -152,20 +152,33 @@ function parseFunctionRef(name) {
         throw new Error(`functions: ${name} names version or alias "${qualifier}"; layers are set on the ` +
             'unpublished function, so give it without the qualifier.');
     }
-    return arn ? { name, region: arn[1] } : { name };
+    const functionName = arn?.[2] ?? /^\d{12}:function:([^:]+)$/.exec(name)?.[1] ?? name;
+    return arn ? { name, functionName, region: arn[1] } : { name, functionName };
 }
-/** An ARN is attached only in its own region; a plain name in every published region. */
+/**
+ * An ARN is attached only in its own region; a plain name in every published region. A
+ * function named twice in a region (say by name and by ARN) is placed once, as first given,
+ * so it is never updated twice at once.
+ */
 function placeFunctions(functions, regions) {
     const byRegion = new Map(regions.map(region => [region, []]));
+    const placed = new Set();
+    const place = (region, ref) => {
+        const key = `${region}\n${ref.functionName}`;
+        if (placed.has(key))
+            return;
+        placed.add(key);
+        byRegion.get(region)?.push(ref.name);
+    };
     const unplaced = [];
     for (const name of functions) {
         const ref = parseFunctionRef(name);
         if (!ref.region) {
-            for (const list of byRegion.values())
-                list.push(name);
+            for (const region of byRegion.keys())
+                place(region, ref);
         }
         else if (byRegion.has(ref.region)) {
-            byRegion.get(ref.region)?.push(name);
+            place(ref.region, ref);
         }
         else {
             unplaced.push({
@@ -213,8 +226,14 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
             before = (config.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []));
             checkFit(functionName, config, fit);
             const planned = planLayers(before, layerVersionArn, functionName);
-            if (sameList(before, planned))
+            // After a failed update the list may read as planned without being in effect: resend it.
+            const lastFailed = config.LastUpdateStatus === 'Failed';
+            if (sameList(before, planned) && !lastFailed)
                 return result('unchanged', planned);
+            if (lastFailed) {
+                const why = config.LastUpdateStatusReason ?? 'no reason given';
+                core/* info */.pq(`${region}: ${functionName}'s last update failed; sending its layers again. ${why}`);
+            }
             try {
                 await client.send(new dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
                     FunctionName: functionName,
@@ -237,7 +256,7 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
                     region
                 }), error);
             }
-            const settled = await waitForUpdate(client, functionName, waiter);
+            const settled = await waitForUpdate(client, functionName, region, waiter);
             if (settled.LastUpdateStatus === 'Failed') {
                 const why = settled.LastUpdateStatusReason ?? 'no reason given';
                 throw new Error(`Lambda could not apply the new layers to ${functionName}: ${why}`);
@@ -260,13 +279,12 @@ async function readSettled(client, functionName, region, waiter) {
     }, () => client.send(new dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: functionName })));
     if (config.State === 'Pending') {
         core/* info */.pq(`${region}: ${functionName} is still being created; waiting`);
-        const outcome = await (0,dist_cjs/* waitForFunctionActive */.BKl)({ client, ...waiter }, { FunctionName: functionName });
-        return settledConfiguration(outcome, functionName, waiter);
+        return waitUntilSettled(dist_cjs/* waitForFunctionActive */.BKl, client, functionName, region, waiter);
     }
     if (config.LastUpdateStatus === 'InProgress') {
         // Someone else's update: wait it out rather than fail; whether it succeeded is theirs.
         core/* info */.pq(`${region}: ${functionName} has an update in progress; waiting for it`);
-        return waitForUpdate(client, functionName, waiter);
+        return waitForUpdate(client, functionName, region, waiter);
     }
     return config;
 }
@@ -275,8 +293,36 @@ async function readSettled(client, functionName, region, waiter) {
  * waiter polls GetFunctionConfiguration, which this action needs anyway; the V2 waiter would
  * also need lambda:GetFunction, which hands out a download URL for the function's code.
  */
-async function waitForUpdate(client, functionName, waiter) {
-    const outcome = await (0,dist_cjs/* waitForFunctionUpdated */.GNm)({ client, ...waiter }, { FunctionName: functionName });
+function waitForUpdate(client, functionName, region, waiter) {
+    return waitUntilSettled(dist_cjs/* waitForFunctionUpdated */.GNm, client, functionName, region, waiter);
+}
+/**
+ * Runs one of the SDK's function waiters. They retry every error until maxWaitTime, so a
+ * function deleted, or a permission lost, while waiting would look like a function that stays
+ * busy; such an error aborts the waiter through its own abortSignal and is reported as is.
+ */
+async function waitUntilSettled(wait, client, functionName, region, waiter) {
+    const abort = new AbortController();
+    let fatal;
+    const watched = {
+        config: client.config,
+        send: (command) => client.send(command).catch((error) => {
+            if ((0,errors/* awsErrorName */.ZH)(error) === 'ResourceNotFoundException' || (0,errors/* isAccessDenied */.w7)(error)) {
+                fatal = error;
+                abort.abort();
+            }
+            throw error;
+        })
+    };
+    const outcome = await wait({ client: watched, abortSignal: abort.signal, ...waiter }, { FunctionName: functionName });
+    if (fatal !== undefined) {
+        const context = {
+            action: 'lambda:GetFunctionConfiguration',
+            resource: `function ${functionName}`,
+            region
+        };
+        throw new errors/* AwsCallError */.iQ((0,errors/* describeAwsError */.Pp)(fatal, context), fatal);
+    }
     return settledConfiguration(outcome, functionName, waiter);
 }
 /** The configuration a waiter ended on (Successful or Failed); a timeout throws. */
@@ -293,9 +339,9 @@ function sameList(a, b) {
 }
 
 ;// CONCATENATED MODULE: ./src/cleanup.ts
-// keep-versions: deletes layer versions older than the newest N. A version that the run
-// just published (or reused) or that a named function still uses is kept, with the reason,
-// because deleting it breaks the next deploy that references it.
+// keep-versions: deletes layer versions of this build's runtime and architecture older than the
+// newest N. A version that the run just published (or reused) or that a named function still
+// uses is kept, with the reason, because deleting it breaks the next deploy that references it.
 
 
 
@@ -323,11 +369,15 @@ function planCleanup(input) {
     });
     return result;
 }
-/** Every version number of the layer, following ListLayerVersions' Marker paging. */
-async function listLayerVersionNumbers(client, region, layerName) {
+/**
+ * Every version number of the layer in the lineage, following ListLayerVersions' Marker
+ * paging. Lambda lists a version under a filter only when it names that runtime or
+ * architecture, so another build's versions are never counted or deleted.
+ */
+async function listLayerVersionNumbers(client, region, layerName, lineage = {}) {
     return (0,errors/* awsCall */.uF)({ action: 'lambda:ListLayerVersions', resource: `layer ${layerName}`, region }, async () => {
         const versions = [];
-        for await (const page of (0,dist_cjs/* paginateListLayerVersions */.Y9l)({ client, pageSize: 50 }, { LayerName: layerName })) {
+        for await (const page of (0,dist_cjs/* paginateListLayerVersions */.Y9l)({ client, pageSize: 50 }, { LayerName: layerName, ...lineage })) {
             for (const item of page.LayerVersions ?? []) {
                 if (item.Version !== undefined)
                     versions.push(item.Version);
@@ -336,8 +386,8 @@ async function listLayerVersionNumbers(client, region, layerName) {
         return versions;
     });
 }
-async function cleanupLayerVersions(client, region, layerName, plan) {
-    const versions = await listLayerVersionNumbers(client, region, layerName);
+async function cleanupLayerVersions(client, region, layerName, { lineage, ...plan }) {
+    const versions = await listLayerVersionNumbers(client, region, layerName, lineage);
     const result = planCleanup({ ...plan, versions });
     for (const version of result.deleted) {
         await (0,errors/* awsCall */.uF)({
@@ -362,7 +412,8 @@ var promises_ = __webpack_require__(51455);
 var layer_name = __webpack_require__(14268);
 ;// CONCATENATED MODULE: ./src/publish.ts
 // Publishes the layer zip as a new layer version in one region, or reuses the newest version
-// when it already holds the same bytes for the same runtimes and architectures.
+// of the same runtime and architecture when it already holds the same bytes for the same
+// runtimes and architectures.
 
 
 
@@ -450,7 +501,20 @@ async function publishLayer(clients, region, request, zip) {
         codeSha256: stored ?? facts.sha256Base64
     };
 }
-/** The newest version, when it has the same bytes, runtimes and architectures. */
+/**
+ * ListLayerVersions filters naming this build's lineage: its first runtime and architecture.
+ * One layer name may carry an x86_64 and an arm64 build; each compares against, and prunes,
+ * only its own versions.
+ */
+function lineageFilter(request) {
+    const runtime = request.compatibleRuntimes[0];
+    const architecture = request.compatibleArchitectures[0];
+    return {
+        ...(runtime ? { CompatibleRuntime: runtime } : {}),
+        ...(architecture ? { CompatibleArchitecture: architecture } : {})
+    };
+}
+/** This lineage's newest version, when it has the same bytes, runtimes and architectures. */
 async function findUnchangedVersion(lambda, region, request, zip) {
     const context = {
         action: 'lambda:ListLayerVersions',
@@ -459,7 +523,11 @@ async function findUnchangedVersion(lambda, region, request, zip) {
     };
     const listed = await (0,errors/* awsCall */.uF)(context, async () => {
         try {
-            return await lambda.send(new dist_cjs/* ListLayerVersionsCommand */.icq({ LayerName: request.layerName, MaxItems: 1 }));
+            return await lambda.send(new dist_cjs/* ListLayerVersionsCommand */.icq({
+                LayerName: request.layerName,
+                ...lineageFilter(request),
+                MaxItems: 1
+            }));
         }
         catch (error) {
             // A layer that was never published has no versions; that is not an error here.
@@ -529,9 +597,13 @@ function required(value, field) {
 
 ;// CONCATENATED MODULE: ./src/share.ts
 // Grants other accounts, an organization, or everyone the right to use a layer version.
-// Statement ids derive from the principal, so rerunning with the same share-with is harmless.
+// Statement ids derive from the principal, so rerunning with the same share-with is harmless,
+// and a reused version loses the grants of earlier runs that share-with no longer asks for.
 
 
+
+/** Every statement this action adds starts with it; statements added otherwise are left alone. */
+const SHARE_STATEMENT_PREFIX = 'layer-share-';
 const ACCOUNT = /^\d{12}$/;
 const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
 /** Parses share-with entries; any other value is an error naming it and what is accepted. */
@@ -547,11 +619,15 @@ function parseShareWith(entries) {
 }
 function shareGrant(entry) {
     if (entry === 'public')
-        return { statementId: 'layer-share-public', principal: '*' };
+        return { statementId: `${SHARE_STATEMENT_PREFIX}public`, principal: '*' };
     if (ACCOUNT.test(entry))
-        return { statementId: `layer-share-${entry}`, principal: entry };
+        return { statementId: `${SHARE_STATEMENT_PREFIX}${entry}`, principal: entry };
     if (ORGANIZATION.test(entry)) {
-        return { statementId: `layer-share-${entry}`, principal: '*', organizationId: entry };
+        return {
+            statementId: `${SHARE_STATEMENT_PREFIX}${entry}`,
+            principal: '*',
+            organizationId: entry
+        };
     }
     throw new Error(`share-with: "${entry}" is not a 12-digit account id, an organization id (o-…), or "public"`);
 }
@@ -585,6 +661,74 @@ async function shareLayerVersion(client, region, layerName, version, grants) {
     }
     return applied;
 }
+// Someone else changing the policy between our read and our removal is retried this often.
+const MAX_POLICY_REREADS = 3;
+/**
+ * Removes this action's statements that `grants` no longer holds from one layer version, so a
+ * version once shared with everyone stops being public when share-with drops `public`.
+ * Returns the statement ids removed.
+ */
+async function revokeStaleGrants(client, region, layerName, version, grants) {
+    const wanted = new Set(grants.map(grant => grant.statementId));
+    const resource = `layer ${layerName} version ${version}`;
+    const removed = [];
+    let rereads = 0;
+    for (;;) {
+        const policy = await readPolicy(client, region, layerName, version);
+        const stale = policy?.statementIds.find(sid => sid.startsWith(SHARE_STATEMENT_PREFIX) && !wanted.has(sid));
+        if (!policy || !stale)
+            return removed;
+        const outcome = await (0,errors/* awsCall */.uF)({ action: 'lambda:RemoveLayerVersionPermission', resource, region }, async () => {
+            try {
+                await client.send(new dist_cjs/* RemoveLayerVersionPermissionCommand */.E06({
+                    LayerName: layerName,
+                    VersionNumber: version,
+                    StatementId: stale,
+                    RevisionId: policy.revisionId
+                }));
+                return 'removed';
+            }
+            catch (error) {
+                // The policy changed since the read (412), or the statement is already gone (404).
+                const name = (0,errors/* awsErrorName */.ZH)(error);
+                const changed = name === 'PreconditionFailedException' || name === 'ResourceNotFoundException';
+                if (changed && ++rereads < MAX_POLICY_REREADS)
+                    return 'reread';
+                throw error;
+            }
+        });
+        if (outcome === 'removed') {
+            core/* info */.pq(`${region}: ${layerName} version ${version} no longer grants ${stale}`);
+            removed.push(stale);
+        }
+    }
+}
+/** The version's policy statement ids and RevisionId; undefined when it has no policy. */
+async function readPolicy(client, region, layerName, version) {
+    const response = await (0,errors/* awsCall */.uF)({
+        action: 'lambda:GetLayerVersionPolicy',
+        resource: `layer ${layerName} version ${version}`,
+        region
+    }, async () => {
+        try {
+            return await client.send(new dist_cjs/* GetLayerVersionPolicyCommand */.fCq({ LayerName: layerName, VersionNumber: version }));
+        }
+        catch (error) {
+            // A version that was never shared has no policy at all.
+            if ((0,errors/* awsErrorName */.ZH)(error) === 'ResourceNotFoundException')
+                return undefined;
+            throw error;
+        }
+    });
+    if (!response?.Policy)
+        return undefined;
+    const document = JSON.parse(response.Policy);
+    const statements = [document.Statement ?? []].flat();
+    return {
+        statementIds: statements.flatMap(statement => typeof statement.Sid === 'string' ? [statement.Sid] : []),
+        revisionId: response.RevisionId
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/deploy.ts
 // The AWS half of the action: in every region at once, publish (or reuse) the layer version,
@@ -601,10 +745,12 @@ async function shareLayerVersion(client, region, layerName, version, grants) {
 async function deployLayer(plan, options = {}) {
     const clients = options.clients ?? defaultClients();
     const grants = parseShareWith(plan.shareWith);
-    const placement = placeFunctions(plan.functions, plan.regions);
+    // A region given twice would publish twice and update its functions concurrently.
+    const regionList = [...new Set(plan.regions)];
+    const placement = placeFunctions(plan.functions, regionList);
     // Hash once; every region uploads the same bytes.
     const zip = await zipFacts(plan.zipPath);
-    const settled = await Promise.allSettled(plan.regions.map(region => deployRegion(region, placement.byRegion.get(region) ?? [], {
+    const settled = await Promise.allSettled(regionList.map(region => deployRegion(region, placement.byRegion.get(region) ?? [], {
         plan,
         options,
         clients,
@@ -614,7 +760,7 @@ async function deployLayer(plan, options = {}) {
     const regions = settled.map((outcome, i) => outcome.status === 'fulfilled'
         ? outcome.value
         : {
-            region: plan.regions[i],
+            region: regionList[i],
             shared: [],
             functions: [],
             errors: [(0,errors/* errorMessage */.gJ)(outcome.reason)]
@@ -645,13 +791,26 @@ async function deployRegion(region, functions, { plan, options, clients, grants,
         return result;
     }
     const layer = result.layer;
-    if (grants.length) {
+    if (grants.length || !layer.published) {
         try {
             // On a reused version too: a rerun with a new share-with entry must still grant it.
-            result.shared = await shareLayerVersion(lambda, region, plan.layerName, layer.version, grants);
+            if (grants.length) {
+                result.shared = await shareLayerVersion(lambda, region, plan.layerName, layer.version, grants);
+            }
+            // A new version starts with no policy; a reused one may carry grants share-with dropped.
+            if (!layer.published) {
+                result.revoked = await revokeStaleGrants(lambda, region, plan.layerName, layer.version, grants);
+            }
         }
         catch (error) {
-            result.errors.push(`share-with: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            // Without share-with the role may lack the policy actions; that must not fail the deploy.
+            if (!grants.length && (0,errors/* isAccessDenied */.w7)(error)) {
+                core/* warning */.$e(`${region}: could not check ${layer.layerVersionArn} for grants of earlier runs to ` +
+                    `revoke: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
+            else {
+                result.errors.push(`share-with: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
         }
     }
     const fit = { runtimes: plan.compatibleRuntimes, architectures: plan.compatibleArchitectures };
@@ -661,6 +820,7 @@ async function deployRegion(region, functions, { plan, options, clients, grants,
             result.cleanup = await cleanupLayerVersions(lambda, region, plan.layerName, {
                 keep: plan.keepVersions,
                 current: layer.version,
+                lineage: lineageFilter(plan),
                 ...versionUse(layer.layerArn, result.functions)
             });
         }

@@ -10,7 +10,14 @@ import {
   type LambdaClient
 } from '@aws-sdk/client-lambda'
 import * as core from '@actions/core'
-import { AwsCallError, awsCall, awsErrorName, describeAwsError, errorMessage } from './errors.js'
+import {
+  AwsCallError,
+  awsCall,
+  awsErrorName,
+  describeAwsError,
+  errorMessage,
+  isAccessDenied
+} from './errors.js'
 import { LIMITS } from './facts.js'
 
 export interface AttachResult {
@@ -83,6 +90,8 @@ export function planLayers(
 export interface FunctionRef {
   /** As given: a name, a partial ARN or an ARN. */
   name: string
+  /** The bare function name: a name and its ARN are one function. */
+  functionName: string
   /** The region an ARN names; undefined for a plain name (every published region). */
   region?: string
 }
@@ -98,7 +107,8 @@ export function parseFunctionRef(name: string): FunctionRef {
         'unpublished function, so give it without the qualifier.'
     )
   }
-  return arn ? { name, region: arn[1] } : { name }
+  const functionName = arn?.[2] ?? /^\d{12}:function:([^:]+)$/.exec(name)?.[1] ?? name
+  return arn ? { name, functionName, region: arn[1] } : { name, functionName }
 }
 
 export interface FunctionPlacement {
@@ -107,19 +117,30 @@ export interface FunctionPlacement {
   unplaced: AttachResult[]
 }
 
-/** An ARN is attached only in its own region; a plain name in every published region. */
+/**
+ * An ARN is attached only in its own region; a plain name in every published region. A
+ * function named twice in a region (say by name and by ARN) is placed once, as first given,
+ * so it is never updated twice at once.
+ */
 export function placeFunctions(
   functions: readonly string[],
   regions: readonly string[]
 ): FunctionPlacement {
   const byRegion = new Map(regions.map(region => [region, [] as string[]]))
+  const placed = new Set<string>()
+  const place = (region: string, ref: FunctionRef) => {
+    const key = `${region}\n${ref.functionName}`
+    if (placed.has(key)) return
+    placed.add(key)
+    byRegion.get(region)?.push(ref.name)
+  }
   const unplaced: AttachResult[] = []
   for (const name of functions) {
     const ref = parseFunctionRef(name)
     if (!ref.region) {
-      for (const list of byRegion.values()) list.push(name)
+      for (const region of byRegion.keys()) place(region, ref)
     } else if (byRegion.has(ref.region)) {
-      byRegion.get(ref.region)?.push(name)
+      place(ref.region, ref)
     } else {
       unplaced.push({
         function: name,
@@ -176,7 +197,15 @@ export async function attachToFunction(
       before = (config.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []))
       checkFit(functionName, config, fit)
       const planned = planLayers(before, layerVersionArn, functionName)
-      if (sameList(before, planned)) return result('unchanged', planned)
+      // After a failed update the list may read as planned without being in effect: resend it.
+      const lastFailed = config.LastUpdateStatus === 'Failed'
+      if (sameList(before, planned) && !lastFailed) return result('unchanged', planned)
+      if (lastFailed) {
+        const why = config.LastUpdateStatusReason ?? 'no reason given'
+        core.info(
+          `${region}: ${functionName}'s last update failed; sending its layers again. ${why}`
+        )
+      }
 
       try {
         await client.send(
@@ -205,7 +234,7 @@ export async function attachToFunction(
           error
         )
       }
-      const settled = await waitForUpdate(client, functionName, waiter)
+      const settled = await waitForUpdate(client, functionName, region, waiter)
       if (settled.LastUpdateStatus === 'Failed') {
         const why = settled.LastUpdateStatusReason ?? 'no reason given'
         throw new Error(`Lambda could not apply the new layers to ${functionName}: ${why}`)
@@ -236,16 +265,12 @@ async function readSettled(
   )
   if (config.State === 'Pending') {
     core.info(`${region}: ${functionName} is still being created; waiting`)
-    const outcome = await waitForFunctionActive(
-      { client, ...waiter },
-      { FunctionName: functionName }
-    )
-    return settledConfiguration(outcome, functionName, waiter)
+    return waitUntilSettled(waitForFunctionActive, client, functionName, region, waiter)
   }
   if (config.LastUpdateStatus === 'InProgress') {
     // Someone else's update: wait it out rather than fail; whether it succeeded is theirs.
     core.info(`${region}: ${functionName} has an update in progress; waiting for it`)
-    return waitForUpdate(client, functionName, waiter)
+    return waitForUpdate(client, functionName, region, waiter)
   }
   return config
 }
@@ -255,15 +280,52 @@ async function readSettled(
  * waiter polls GetFunctionConfiguration, which this action needs anyway; the V2 waiter would
  * also need lambda:GetFunction, which hands out a download URL for the function's code.
  */
-async function waitForUpdate(
+function waitForUpdate(
   client: LambdaClient,
   functionName: string,
+  region: string,
   waiter: WaiterTiming
 ): Promise<FunctionConfiguration> {
-  const outcome = await waitForFunctionUpdated(
-    { client, ...waiter },
+  return waitUntilSettled(waitForFunctionUpdated, client, functionName, region, waiter)
+}
+
+/**
+ * Runs one of the SDK's function waiters. They retry every error until maxWaitTime, so a
+ * function deleted, or a permission lost, while waiting would look like a function that stays
+ * busy; such an error aborts the waiter through its own abortSignal and is reported as is.
+ */
+async function waitUntilSettled(
+  wait: typeof waitForFunctionUpdated,
+  client: LambdaClient,
+  functionName: string,
+  region: string,
+  waiter: WaiterTiming
+): Promise<FunctionConfiguration> {
+  const abort = new AbortController()
+  let fatal: unknown
+  const watched = {
+    config: client.config,
+    send: (command: GetFunctionConfigurationCommand) =>
+      client.send(command).catch((error: unknown) => {
+        if (awsErrorName(error) === 'ResourceNotFoundException' || isAccessDenied(error)) {
+          fatal = error
+          abort.abort()
+        }
+        throw error
+      })
+  } as unknown as LambdaClient
+  const outcome = await wait(
+    { client: watched, abortSignal: abort.signal, ...waiter },
     { FunctionName: functionName }
   )
+  if (fatal !== undefined) {
+    const context = {
+      action: 'lambda:GetFunctionConfiguration',
+      resource: `function ${functionName}`,
+      region
+    }
+    throw new AwsCallError(describeAwsError(fatal, context), fatal)
+  }
   return settledConfiguration(outcome, functionName, waiter)
 }
 

@@ -1,10 +1,12 @@
-// keep-versions: deletes layer versions older than the newest N. A version that the run
-// just published (or reused) or that a named function still uses is kept, with the reason,
-// because deleting it breaks the next deploy that references it.
+// keep-versions: deletes layer versions of this build's runtime and architecture older than the
+// newest N. A version that the run just published (or reused) or that a named function still
+// uses is kept, with the reason, because deleting it breaks the next deploy that references it.
 import {
   DeleteLayerVersionCommand,
   paginateListLayerVersions,
-  type LambdaClient
+  type Architecture,
+  type LambdaClient,
+  type Runtime
 } from '@aws-sdk/client-lambda'
 import * as core from '@actions/core'
 import { awsCall } from './errors.js'
@@ -46,11 +48,22 @@ export function planCleanup(input: CleanupPlanInput): CleanupResult {
   return result
 }
 
-/** Every version number of the layer, following ListLayerVersions' Marker paging. */
+/** ListLayerVersions filters: the versions of one build (runtime and architecture) only. */
+export interface LayerLineage {
+  CompatibleRuntime?: Runtime
+  CompatibleArchitecture?: Architecture
+}
+
+/**
+ * Every version number of the layer in the lineage, following ListLayerVersions' Marker
+ * paging. Lambda lists a version under a filter only when it names that runtime or
+ * architecture, so another build's versions are never counted or deleted.
+ */
 export async function listLayerVersionNumbers(
   client: LambdaClient,
   region: string,
-  layerName: string
+  layerName: string,
+  lineage: LayerLineage = {}
 ): Promise<number[]> {
   return awsCall(
     { action: 'lambda:ListLayerVersions', resource: `layer ${layerName}`, region },
@@ -58,7 +71,7 @@ export async function listLayerVersionNumbers(
       const versions: number[] = []
       for await (const page of paginateListLayerVersions(
         { client, pageSize: 50 },
-        { LayerName: layerName }
+        { LayerName: layerName, ...lineage }
       )) {
         for (const item of page.LayerVersions ?? []) {
           if (item.Version !== undefined) versions.push(item.Version)
@@ -73,9 +86,9 @@ export async function cleanupLayerVersions(
   client: LambdaClient,
   region: string,
   layerName: string,
-  plan: Omit<CleanupPlanInput, 'versions'>
+  { lineage, ...plan }: Omit<CleanupPlanInput, 'versions'> & { lineage?: LayerLineage }
 ): Promise<CleanupResult> {
-  const versions = await listLayerVersionNumbers(client, region, layerName)
+  const versions = await listLayerVersionNumbers(client, region, layerName, lineage)
   const result = planCleanup({ ...plan, versions })
   for (const version of result.deleted) {
     await awsCall(

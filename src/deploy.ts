@@ -12,15 +12,16 @@ import {
 } from './attach.js'
 import { cleanupLayerVersions, type CleanupResult } from './cleanup.js'
 import { mapLimit } from './concurrency.js'
-import { errorMessage } from './errors.js'
+import { errorMessage, isAccessDenied } from './errors.js'
 import {
+  lineageFilter,
   publishLayer,
   zipFacts,
   type LayerRequest,
   type PublishResult,
   type ZipFacts
 } from './publish.js'
-import { parseShareWith, shareLayerVersion, type ShareGrant } from './share.js'
+import { parseShareWith, revokeStaleGrants, shareLayerVersion, type ShareGrant } from './share.js'
 
 export interface DeployPlan extends LayerRequest {
   regions: string[]
@@ -43,6 +44,8 @@ export interface RegionResult {
   layer?: PublishResult
   /** Statement ids granted on the version. */
   shared: string[]
+  /** Statement ids of earlier runs' grants removed from a reused version. */
+  revoked?: string[]
   functions: AttachResult[]
   cleanup?: CleanupResult
   /** Why publishing, sharing or cleanup failed in this region. */
@@ -61,12 +64,14 @@ export async function deployLayer(
 ): Promise<DeployResult> {
   const clients = options.clients ?? defaultClients()
   const grants = parseShareWith(plan.shareWith)
-  const placement = placeFunctions(plan.functions, plan.regions)
+  // A region given twice would publish twice and update its functions concurrently.
+  const regionList = [...new Set(plan.regions)]
+  const placement = placeFunctions(plan.functions, regionList)
   // Hash once; every region uploads the same bytes.
   const zip = await zipFacts(plan.zipPath)
 
   const settled = await Promise.allSettled(
-    plan.regions.map(region =>
+    regionList.map(region =>
       deployRegion(region, placement.byRegion.get(region) ?? [], {
         plan,
         options,
@@ -80,7 +85,7 @@ export async function deployLayer(
     outcome.status === 'fulfilled'
       ? outcome.value
       : {
-          region: plan.regions[i],
+          region: regionList[i],
           shared: [],
           functions: [],
           errors: [errorMessage(outcome.reason)]
@@ -125,12 +130,38 @@ async function deployRegion(
   }
   const layer = result.layer
 
-  if (grants.length) {
+  if (grants.length || !layer.published) {
     try {
       // On a reused version too: a rerun with a new share-with entry must still grant it.
-      result.shared = await shareLayerVersion(lambda, region, plan.layerName, layer.version, grants)
+      if (grants.length) {
+        result.shared = await shareLayerVersion(
+          lambda,
+          region,
+          plan.layerName,
+          layer.version,
+          grants
+        )
+      }
+      // A new version starts with no policy; a reused one may carry grants share-with dropped.
+      if (!layer.published) {
+        result.revoked = await revokeStaleGrants(
+          lambda,
+          region,
+          plan.layerName,
+          layer.version,
+          grants
+        )
+      }
     } catch (error) {
-      result.errors.push(`share-with: ${errorMessage(error)}`)
+      // Without share-with the role may lack the policy actions; that must not fail the deploy.
+      if (!grants.length && isAccessDenied(error)) {
+        core.warning(
+          `${region}: could not check ${layer.layerVersionArn} for grants of earlier runs to ` +
+            `revoke: ${errorMessage(error)}`
+        )
+      } else {
+        result.errors.push(`share-with: ${errorMessage(error)}`)
+      }
     }
   }
 
@@ -144,6 +175,7 @@ async function deployRegion(
       result.cleanup = await cleanupLayerVersions(lambda, region, plan.layerName, {
         keep: plan.keepVersions,
         current: layer.version,
+        lineage: lineageFilter(plan),
         ...versionUse(layer.layerArn, result.functions)
       })
     } catch (error) {

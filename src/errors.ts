@@ -88,20 +88,22 @@ export function describeAwsError(error: unknown, context: AwsErrorContext): stri
       'aws-actions/configure-aws-credentials (which sets AWS_REGION).'
     )
   }
-  if (
-    name === 'AccessDeniedException' ||
-    name === 'AccessDenied' ||
-    (status === 403 && !isCredentialProblem(name))
-  ) {
-    const resource = context.resource ? ` on ${context.resource}` : ''
-    return `Access denied${where}: the role needs \`${context.action}\`${resource}. Add it to the role's IAM policy.${said}`
-  }
   if (isCredentialProblem(name)) {
     return (
-      `AWS rejected the credentials (${name}) calling ${context.action}${where}: they are invalid ` +
-      'or expired. Check the aws-actions/configure-aws-credentials step.' +
+      `AWS rejected the credentials (${name}) calling ${context.action}${where}: they are missing, ` +
+      'invalid or expired. Check the aws-actions/configure-aws-credentials step.' +
       said
     )
+  }
+  const denied = isAccessDenied(error) || status === 403 ? deniedAction(message) : undefined
+  if (denied || isAccessDenied(error)) {
+    // Lambda may deny a call for another action than the one made: UpdateFunctionConfiguration
+    // fails when the role lacks lambda:GetLayerVersion on one of the layers.
+    const resource = context.resource ? ` on ${context.resource}` : ''
+    if (denied && denied.action !== context.action) {
+      return `Access denied${where}: the role needs \`${denied.action}\` on ${denied.resource} (to call ${context.action}${resource}). Add it to the role's IAM policy.${said}`
+    }
+    return `Access denied${where}: the role needs \`${context.action}\`${resource}. Add it to the role's IAM policy.${said}`
   }
   if (name === 'ResourceNotFoundException' || name === 'NoSuchBucket') {
     const what = context.resource ?? 'The resource'
@@ -145,18 +147,37 @@ export function describeAwsError(error: unknown, context: AwsErrorContext): stri
   if (NETWORK.has(name) || NETWORK.has(errorCode(error))) {
     return `Could not reach AWS for ${context.action}${where}${retried(attempts)} (${errorCode(error) || name}). Check the network and any AWS_ENDPOINT_URL_* setting.`
   }
+  if (status === 403) {
+    return `AWS refused ${context.action}${about}${where} (HTTP 403${name ? `, ${name}` : ''}).${said}`
+  }
   const label = name ? `${name}: ` : ''
   return `${context.action}${about}${where} failed: ${label}${message}`
 }
 
+/** AccessDenied by name: Lambda's AccessDeniedException, S3's AccessDenied (Forbidden without a body). */
+export function isAccessDenied(error: unknown): boolean {
+  const name = awsErrorName(error)
+  return name === 'AccessDeniedException' || name === 'AccessDenied' || name === 'Forbidden'
+}
+
+/** The action and resource IAM refused, from AWS's "not authorized to perform: … on resource: …". */
+export function deniedAction(message: string): { action: string; resource: string } | undefined {
+  const match = /not authorized to perform: (\S+) on resource: (\S+)/.exec(message)
+  return match ? { action: match[1], resource: match[2].replace(/[.,;]$/, '') } : undefined
+}
+
 function isCredentialProblem(name: string): boolean {
   return [
+    'MissingAuthenticationTokenException',
+    'MissingAuthenticationToken',
+    'IncompleteSignatureException',
     'UnrecognizedClientException',
     'InvalidSignatureException',
     'ExpiredTokenException',
     'ExpiredToken',
     'InvalidClientTokenId',
     'InvalidAccessKeyId',
+    'InvalidToken',
     'SignatureDoesNotMatch'
   ].includes(name)
 }

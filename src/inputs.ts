@@ -112,6 +112,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     checkUrl('extra-index-url', url)
   )
   const publish = bool(get, 'publish')
+  const pipArgs = splitArgs(get('pip-args'))
   const compatibleRuntimes = readCompatibleRuntimes(get, runtime)
   const compatibleArchitectures = readCompatibleArchitectures(get, architecture)
   if (!compatibleRuntimes.includes(runtime.name)) {
@@ -126,7 +127,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     python: get('python'),
     indexUrl,
     extraIndexUrls,
-    pipArgs: splitArgs(get('pip-args')),
+    pipArgs,
     extras: list(get('extras')),
     groups: list(get('groups')),
     exclude: list(get('exclude')).map(canonicalName),
@@ -141,17 +142,20 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     licenseInfo: maxLength(get, 'license-info', LIMITS.licenseInfoMax),
     compatibleRuntimes,
     compatibleArchitectures,
-    regions: list(get('regions')).map(checkRegion),
+    regions: unique(list(get('regions')).map(checkRegion)),
     s3Bucket: get('s3-bucket') || undefined,
     s3Prefix: get('s3-prefix'),
     skipUnchanged: bool(get, 'skip-unchanged'),
-    functions: list(get('functions'), /\n/).map(checkFunction),
+    functions: unique(list(get('functions'), /\n/).map(checkFunction)),
     shareWith: list(get('share-with')).map(checkPrincipal),
     keepVersions: wholeNumber(get, 'keep-versions', 0, 10_000) ?? 0,
     uploadArtifact: bool(get, 'upload-artifact'),
     artifactName: readArtifactName(get),
     artifactRetentionDays: wholeNumber(get, 'artifact-retention-days', 1, 90),
-    secrets: [indexUrl, ...extraIndexUrls].flatMap(url => (url ? urlSecrets(url) : [])),
+    secrets: [
+      ...[indexUrl, ...extraIndexUrls].flatMap(url => (url ? urlSecrets(url) : [])),
+      ...pipArgSecrets(pipArgs)
+    ],
     warnings
   }
 }
@@ -304,13 +308,37 @@ function checkUrl(name: string, value: string): string {
   return value
 }
 
-/** The parts of a URL that must never reach a log: the password, the user, and the whole URL. */
+/**
+ * The parts of a URL that must never reach a log: the whole URL and its password (or a token
+ * given as the user name). A user name like `aws` or `__token__` is not secret, and masking it
+ * would blank every "aws" in the log.
+ */
 function urlSecrets(value: string): string[] {
-  const url = new URL(value)
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return []
+  }
   if (!url.password && !url.username) return []
-  return [value, decodeURIComponent(url.password), decodeURIComponent(url.username)].filter(
-    secret => secret.length > 0
-  )
+  const secret = url.password || url.username
+  return [value, decoded(secret)].filter(part => part.length > 0)
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/** URLs with credentials inside pip-args (an --extra-index-url given there, say). */
+function pipArgSecrets(pipArgs: string[]): string[] {
+  return pipArgs.flatMap(arg => {
+    const url = /[a-z][a-z0-9+.-]*:\/\/[^\s]+/i.exec(arg)?.[0]
+    return url ? urlSecrets(url) : []
+  })
 }
 
 /** A URL with its credentials replaced, for error messages. */
@@ -318,7 +346,8 @@ export function redact(value: string): string {
   return value.replace(/\/\/[^/@]*@/, '//***@')
 }
 
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/
+// us-east-1, us-gov-west-1, cn-north-1, us-isob-east-1, eusc-de-east-1
+const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d+$/
 
 function checkRegion(region: string): string {
   if (!REGION.test(region)) {
@@ -352,6 +381,10 @@ function checkPrincipal(principal: string): string {
   throw new InputError(
     `share-with: "${principal}" is not accepted; use a 12-digit account id, an organization id (o-...), or public`
   )
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)]
 }
 
 /** Comma or newline separated values, trimmed, empties and comments dropped. */

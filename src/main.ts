@@ -7,7 +7,7 @@ import { defaultArtifactName, uploadLayerArtifact } from './artifact.js'
 import { checkSize } from './size.js'
 import { importCheckPython, runImportCheck, type ImportCheckPython } from './import-step.js'
 import { readInputs, type ActionInputs } from './inputs.js'
-import { readLayerPackages } from './packages.js'
+import { normalizeRecords, readLayerPackages } from './packages.js'
 import { checkIndexes } from './index-check.js'
 import {
   checkPip,
@@ -101,8 +101,10 @@ async function buildLayer(
     locked: source.locked
   }
   const installed = await installRequirements(pip).catch(error => {
-    if (error instanceof UnresolvableRequirement)
-      annotate('error', error.message, source.origin(error.packageName))
+    if (error instanceof UnresolvableRequirement) {
+      const parent = error.requiredBy ? source.origin(error.requiredBy) : undefined
+      annotate('error', error.message, source.origin(error.packageName) ?? parent)
+    }
     if (error instanceof HashCheckFailed) {
       const message = hashMismatchMessage(source, error.mismatch)
       annotate('error', message, source.origin(error.mismatch.name))
@@ -124,10 +126,16 @@ async function buildLayer(
     }
   )
   for (const warning of pruned.warnings) core.warning(warning)
+  if (pruned.packages.length === 0) {
+    core.warning(
+      `requirements: ${source.file} gives no packages for ${inputs.target.runtime.name} ${inputs.target.architecture}; the layer is empty`
+    )
+  }
   const packages = inputs.strip
     ? await stripLayer(siteDir, pruned.packages, inputs.target.architecture)
     : pruned.packages
 
+  await normalizeRecords(siteDir)
   const findings =
     inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
   annotateFindings(findings, inputs.verify, source, distributions)
@@ -159,7 +167,11 @@ async function buildLayer(
 async function uploadArtifact(inputs: ActionInputs, report: BuildReport): Promise<void> {
   const name =
     inputs.artifactName ??
-    defaultArtifactName(inputs.layerName, inputs.target.runtime.name, inputs.target.architecture)
+    defaultArtifactName(
+      inputs.layerName && layerBaseName(inputs.layerName),
+      inputs.target.runtime.name,
+      inputs.target.architecture
+    )
   const upload = await uploadLayerArtifact(report.zip.zipPath, name, inputs.artifactRetentionDays)
   if (upload.warning) core.warning(upload.warning)
   if (upload.id !== undefined) core.setOutput('artifact-id', String(upload.id))

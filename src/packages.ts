@@ -1,4 +1,5 @@
-import { lstat, readFile, readdir } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { lstat, readFile, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { canonicalName } from './inputs.js'
 import type { InstalledDistribution } from './pip.js'
@@ -71,4 +72,64 @@ async function sizeOf(siteDir: string, file: string): Promise<number | undefined
 /** The largest packages first, for size reports. */
 export function largestFirst(packages: LayerPackage[]): LayerPackage[] {
   return [...packages].sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name))
+}
+
+/**
+ * What pip writes at the top of console scripts: the runner's interpreter path, or for a path
+ * too long for a shebang line, a /bin/sh trampoline that names it.
+ */
+const RUNNER_SHEBANG = /^(#![^\n]*python[^\n]*\n|#!\/bin\/sh\n'''exec' [^\n]*\n' '''\n)/
+
+/**
+ * Makes the installed tree independent of the runner: console scripts get a fixed shebang
+ * (pip writes the runner's interpreter path into them, and their hashes into RECORD, so the
+ * zip's bytes would change with every setup-python patch release), and RECORD keeps only the
+ * files still in the layer, with sizes and hashes of what is there now (slim, strip).
+ */
+export async function normalizeRecords(siteDir: string): Promise<void> {
+  for (const script of await readdir(path.join(siteDir, 'bin')).catch(() => [] as string[])) {
+    const file = path.join(siteDir, 'bin', script)
+    const text = await readFile(file, 'latin1').catch(() => undefined)
+    if (text && RUNNER_SHEBANG.test(text)) {
+      await writeFile(file, text.replace(RUNNER_SHEBANG, '#!/usr/bin/env python3\n'), 'latin1')
+    }
+  }
+  for (const distInfo of (await readdir(siteDir)).filter(entry => entry.endsWith('.dist-info'))) {
+    const recordFile = path.join(siteDir, distInfo, 'RECORD')
+    const record = await readFile(recordFile, 'utf8').catch(() => undefined)
+    if (record === undefined) continue
+    const lines: string[] = []
+    for (const line of record.split('\n').filter(Boolean)) {
+      const [listed, , size] = splitRecordLine(line)
+      const file = listed.replace(/\\/g, '/').replace(/^(\.\.\/)+/, '')
+      if (file === `${distInfo}/RECORD`) {
+        lines.push(line)
+        continue
+      }
+      const stat = await lstat(path.join(siteDir, file)).catch(() => undefined)
+      if (!stat?.isFile()) continue
+      if (String(stat.size) === size && !file.startsWith('bin/')) {
+        lines.push(line)
+        continue
+      }
+      const digest = createHash('sha256')
+        .update(await readFile(path.join(siteDir, file)))
+        .digest('base64url')
+      lines.push(`${csvField(listed)},sha256=${digest},${stat.size}`)
+    }
+    await writeFile(recordFile, lines.join('\n') + '\n')
+  }
+}
+
+function splitRecordLine(line: string): [string, string, string] {
+  const first = parseCsvFirstField(line)
+  const rest = line.startsWith('"')
+    ? line.slice(line.indexOf('",') + 2)
+    : line.slice(line.indexOf(',') + 1)
+  const [hash = '', size = ''] = rest.split(',')
+  return [first, hash, size]
+}
+
+function csvField(value: string): string {
+  return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value
 }

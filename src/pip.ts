@@ -49,7 +49,9 @@ export class UnresolvableRequirement extends Error {
   constructor(
     message: string,
     readonly requirement: string,
-    readonly packageName: string
+    readonly packageName: string,
+    /** The package that asked for it, when it is a dependency rather than a line of the file. */
+    readonly requiredBy?: string
   ) {
     super(message)
   }
@@ -67,7 +69,6 @@ export class HashCheckFailed extends Error {
 
 /** pip flags that the action itself sets; letting pip-args change them would build for the runner. */
 const RESERVED_PIP_FLAGS = [
-  '-t',
   '--target',
   '--platform',
   '--python-version',
@@ -78,22 +79,58 @@ const RESERVED_PIP_FLAGS = [
   '--prefix',
   '--root',
   '--user',
-  '-e',
   '--editable',
   '--report',
-  '-r',
   '--requirement'
 ]
 
+/** pip options that are whole words although a reserved flag starts with them. */
+const NOT_ABBREVIATIONS = ['--pre']
+
+/**
+ * pip reads its options with optparse, which also takes unique abbreviations (`--plat`) and
+ * short options joined to their value (`-t/dir`); each of those is refused too.
+ */
 export function checkPipArgs(pipArgs: string[]): void {
   for (const arg of pipArgs) {
     const flag = arg.split('=')[0]
-    if (RESERVED_PIP_FLAGS.includes(flag)) {
+    const reserved = flag.startsWith('--')
+      ? flag.length > 2 &&
+        !NOT_ABBREVIATIONS.includes(flag) &&
+        RESERVED_PIP_FLAGS.find(long => long.startsWith(flag))
+      : /^-[ter]/.test(flag) && flag.slice(0, 2)
+    if (reserved) {
       throw new Error(
-        `pip-args: ${flag} is set by the action from runtime and architecture and cannot be overridden; remove it`
+        `pip-args: ${reserved === flag ? flag : `${flag} (${reserved})`} is set by the action from runtime and architecture and cannot be overridden; remove it`
       )
     }
   }
+}
+
+/** `pip install` options that `pip wheel` refuses; the sdist build gets the others. */
+const INSTALL_ONLY_FLAGS = new Set([
+  '-U',
+  '--upgrade',
+  '--upgrade-strategy',
+  '--force-reinstall',
+  '-I',
+  '--ignore-installed',
+  '--compile',
+  '--no-compile',
+  '--no-warn-script-location',
+  '--no-warn-conflicts',
+  '--break-system-packages'
+])
+const INSTALL_ONLY_WITH_VALUE = new Set(['--upgrade-strategy'])
+
+export function wheelArgs(pipArgs: string[]): string[] {
+  const kept: string[] = []
+  for (let i = 0; i < pipArgs.length; i++) {
+    const flag = pipArgs[i].split('=')[0]
+    if (!INSTALL_ONLY_FLAGS.has(flag)) kept.push(pipArgs[i])
+    else if (INSTALL_ONLY_WITH_VALUE.has(flag) && !pipArgs[i].includes('=')) i++
+  }
+  return kept
 }
 
 /** Everything pip needs to pick wheels for the Lambda runtime instead of the runner. */
@@ -276,7 +313,7 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
     const missing = unresolvableRequirement(output.stderr)
     if (!missing) throw new Error(`pip install failed: ${pipError(output.stderr)}`)
     if (builtFromSdist.includes(missing.name)) {
-      throw noDistribution(missing.requirement, missing.name, install.target)
+      throw noDistribution(missing, install.target)
     }
     const wheel = await buildPureWheel(install, missing, wheelhouse)
     if (install.locked) {
@@ -292,7 +329,7 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
 /** Builds the sdist to a wheel in the wheelhouse and returns the wheel's file name. */
 async function buildPureWheel(
   install: PipInstall,
-  missing: { requirement: string; name: string },
+  missing: Unresolved,
   wheelhouse: string
 ): Promise<string> {
   const before = new Set(await readdir(wheelhouse))
@@ -315,7 +352,7 @@ async function buildPureWheel(
       '--wheel-dir',
       wheelhouse,
       ...indexArgs(install),
-      ...install.pipArgs,
+      ...wheelArgs(install.pipArgs),
       ...what
     ])
   )
@@ -323,7 +360,7 @@ async function buildPureWheel(
     const mismatch = hashMismatch(output.stderr)
     if (mismatch) throw new HashCheckFailed(mismatch)
     if (unresolvableRequirement(output.stderr)) {
-      throw noDistribution(missing.requirement, missing.name, install.target)
+      throw noDistribution(missing, install.target)
     }
     throw new UnresolvableRequirement(
       `${missing.name} has no wheel for ${describeTarget(install.target)}, and building its sdist failed: ${pipError(output.stderr)}`,
@@ -347,15 +384,14 @@ async function buildPureWheel(
   return built[0]
 }
 
-function noDistribution(
-  requirement: string,
-  name: string,
-  target: Target
-): UnresolvableRequirement {
+function noDistribution(missing: Unresolved, target: Target): UnresolvableRequirement {
+  const { requirement, name, requiredBy } = missing
+  const by = requiredBy ? ` (required by ${requiredBy})` : ''
   return new UnresolvableRequirement(
-    `${requirement}: no version on the index has a wheel for ${describeTarget(target)} (or an sdist of pure Python); check the name and version, or whether the project publishes manylinux wheels for ${cpythonTag(target.runtime)} ${WHEEL_MACHINE[target.architecture]}`,
+    `${requirement}${by}: no version on the index has a wheel for ${describeTarget(target)} (or an sdist of pure Python); check the name and version, or whether the project publishes manylinux wheels for ${cpythonTag(target.runtime)} ${WHEEL_MACHINE[target.architecture]}`,
     requirement,
-    name
+    name,
+    requiredBy
   )
 }
 
@@ -368,15 +404,29 @@ export function describeTarget(target: Target): string {
  * Finds the requirement pip gave up on. pip words it as
  * `Could not find a version that satisfies the requirement foo==1.0 (from -r r.txt (line 3)) (from versions: none)`.
  */
-export function unresolvableRequirement(
-  stderr: string
-): { requirement: string; name: string } | undefined {
+export interface Unresolved {
+  requirement: string
+  name: string
+  requiredBy?: string
+}
+
+export function unresolvableRequirement(stderr: string): Unresolved | undefined {
   const match =
     /Could not find a version that satisfies the requirement (.+?) \(from versions:/.exec(stderr)
   if (!match) return undefined
-  const requirement = stripTrailingParenthesis(match[1].trim())
+  const text = match[1].trim()
+  const requirement = stripTrailingParenthesis(text)
   const name = /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(requirement)?.[0]
-  return name ? { requirement, name: canonicalName(name) } : undefined
+  if (!name) return undefined
+  // "(from needsmissing)" names the parent; "(from -r file (line 3))" names a line
+  const parent = /^\(from ([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(
+    text.slice(requirement.length).trim()
+  )?.[1]
+  return {
+    requirement,
+    name: canonicalName(name),
+    ...(parent ? { requiredBy: canonicalName(parent) } : {})
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { lstat, readdir, rm, rmdir } from 'node:fs/promises'
+import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
 import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from './facts.js'
 import { canonicalName } from './inputs.js'
@@ -102,14 +102,35 @@ export function halfSetWarnings(packages: LayerPackage[]): string[] {
  * Files that never load at run time. `*.dist-info` always stays: importlib.metadata needs it.
  * Console scripts go: their shebang names the runner's interpreter, not Lambda's.
  */
-export function isSlimmable(file: string): boolean {
+export function isSlimmable(file: string, keepTests = false): boolean {
   const parts = file.split('/')
   if (parts[0].endsWith('.dist-info')) return false
   if (parts[0] === 'bin') return true
   if (parts.includes('__pycache__')) return true
-  // tests folders inside a package, never a top-level package that happens to be named so
-  if (parts.slice(1, -1).some(part => part === 'tests' || part === 'test')) return true
+  // `tests` folders inside a package, never a top-level package that happens to be named so;
+  // never `test` (django.test is public API)
+  if (!keepTests && isInTests(file)) return true
   return /\.(pyc|pyo|pyi|c|h|cc|cpp|cxx|hpp|pyx|pxd|pxi)$/i.test(file)
+}
+
+function isInTests(file: string): boolean {
+  return file.split('/').slice(1, -1).includes('tests')
+}
+
+/**
+ * Some packages import their own tests folder at run time (astropy's __init__ imports
+ * `.tests.runner`); their tests stay.
+ */
+async function importsItsTests(siteDir: string, pkg: LayerPackage): Promise<boolean> {
+  if (!pkg.files.some(isInTests)) return false
+  const imports =
+    /^\s*(?:from\s+[\w.]*\btests\b|import\s+[\w.]*\btests\b|from\s+[\w.]*\s+import\s+[^#\n]*\btests\b)/m
+  for (const file of pkg.files) {
+    if (!file.endsWith('.py') || isInTests(file)) continue
+    const text = await readFile(path.join(siteDir, file), 'utf8').catch(() => '')
+    if (imports.test(text)) return true
+  }
+  return false
 }
 
 export async function prune(
@@ -149,7 +170,8 @@ async function slimPackages(
 ): Promise<LayerPackage[]> {
   const result: LayerPackage[] = []
   for (const pkg of packages) {
-    const drop = pkg.files.filter(isSlimmable)
+    const keepTests = await importsItsTests(siteDir, pkg)
+    const drop = pkg.files.filter(file => isSlimmable(file, keepTests))
     if (drop.length === 0) {
       result.push(pkg)
       continue

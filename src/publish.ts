@@ -1,5 +1,6 @@
 // Publishes the layer zip as a new layer version in one region, or reuses the newest version
-// when it already holds the same bytes for the same runtimes and architectures.
+// of the same runtime and architecture when it already holds the same bytes for the same
+// runtimes and architectures.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
@@ -162,7 +163,23 @@ export async function publishLayer(
   }
 }
 
-/** The newest version, when it has the same bytes, runtimes and architectures. */
+/**
+ * ListLayerVersions filters naming this build's lineage: its first runtime and architecture.
+ * One layer name may carry an x86_64 and an arm64 build; each compares against, and prunes,
+ * only its own versions.
+ */
+export function lineageFilter(
+  request: Pick<LayerRequest, 'compatibleRuntimes' | 'compatibleArchitectures'>
+): { CompatibleRuntime?: Runtime; CompatibleArchitecture?: LambdaArchitecture } {
+  const runtime = request.compatibleRuntimes[0] as Runtime | undefined
+  const architecture = request.compatibleArchitectures[0] as LambdaArchitecture | undefined
+  return {
+    ...(runtime ? { CompatibleRuntime: runtime } : {}),
+    ...(architecture ? { CompatibleArchitecture: architecture } : {})
+  }
+}
+
+/** This lineage's newest version, when it has the same bytes, runtimes and architectures. */
 async function findUnchangedVersion(
   lambda: LambdaClient,
   region: string,
@@ -177,7 +194,11 @@ async function findUnchangedVersion(
   const listed = await awsCall(context, async () => {
     try {
       return await lambda.send(
-        new ListLayerVersionsCommand({ LayerName: request.layerName, MaxItems: 1 })
+        new ListLayerVersionsCommand({
+          LayerName: request.layerName,
+          ...lineageFilter(request),
+          MaxItems: 1
+        })
       )
     } catch (error) {
       // A layer that was never published has no versions; that is not an error here.
