@@ -2,14 +2,16 @@
 // real pip. Project pages list files with #sha256= fragments and data-requires-python; files
 // live under /files/. Non-normalised project names redirect to the normalised page, as PyPI does.
 
+import { listenOnLoopback } from './loopback.js'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { normalizeName, sha256Hex, type Distribution } from './wheels.js'
 
 export interface PackageIndex {
   /** http://127.0.0.1:PORT/simple/ */
   url: string
   close(): Promise<void>
+  /** Settles when the index has stopped, by close() or after idling. */
+  closed: Promise<void>
   /** Every request path, in arrival order ("/simple/tinyjson/", "/files/…whl"). */
   requests: string[]
 }
@@ -19,6 +21,8 @@ export interface IndexOptions {
   idleTimeoutMs?: number
   /** Delay before every response, to imitate a remote index. */
   latencyMs?: number
+  /** A fixed port (a workflow or a local run points the action at it); default: any free one. */
+  port?: number
 }
 
 interface ServedFile extends Distribution {
@@ -91,35 +95,13 @@ export async function startIndex(
     sendStatus(res, 404, `not found: ${path}`)
   }
 
-  let idleTimer: NodeJS.Timeout | undefined
   const server = createServer((req, res) => {
     requests.push(req.url ?? '')
-    armIdleTimer()
     if (latencyMs > 0) setTimeout(() => respond(req, res), latencyMs).unref()
     else respond(req, res)
   })
-  const close = (): Promise<void> =>
-    new Promise(resolve => {
-      clearTimeout(idleTimer)
-      if (!server.listening) return resolve()
-      server.close(() => resolve())
-      // pip keeps connections alive; without this close() would wait for them.
-      server.closeAllConnections()
-    })
-  const armIdleTimer = (): void => {
-    clearTimeout(idleTimer)
-    idleTimer = setTimeout(() => void close(), idleTimeoutMs)
-    idleTimer.unref()
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  server.unref()
-  armIdleTimer()
-  const { port } = server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}/simple/`, close, requests }
+  const { port, close, closed } = await listenOnLoopback(server, idleTimeoutMs, options.port)
+  return { url: `http://127.0.0.1:${port}/simple/`, close, closed, requests }
 }
 
 function sendHtml(res: ServerResponse, title: string, links: string[]): void {

@@ -6,9 +6,9 @@
 // token and the URL signature, refuses a second artifact of the same name in a run, and on
 // FinalizeArtifact compares the size and sha256 the client reports with the stored bytes.
 
+import { listenOnLoopback } from './loopback.js'
 import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 
 const TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.ArtifactService/'
 /** Path-style blob URL, as Azurite uses: /<account>/<container>/<blob>. */
@@ -238,10 +238,8 @@ export async function startResultsService(
     return azureError(res, 400, 'InvalidQueryParameterValue', `unsupported comp=${comp}`)
   }
 
-  let idleTimer: NodeJS.Timeout | undefined
   const server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`)
-    armIdleTimer()
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
@@ -256,27 +254,7 @@ export async function startResultsService(
       }
     })
   })
-  const close = (): Promise<void> =>
-    new Promise(resolve => {
-      clearTimeout(idleTimer)
-      if (!server.listening) return resolve()
-      server.close(() => resolve())
-      // Both HTTP clients keep connections alive; without this close() would wait for them.
-      server.closeAllConnections()
-    })
-  const armIdleTimer = (): void => {
-    clearTimeout(idleTimer)
-    idleTimer = setTimeout(() => void close(), idleTimeoutMs)
-    idleTimer.unref()
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  server.unref()
-  armIdleTimer()
-  const { port } = server.address() as AddressInfo
+  const { port, close } = await listenOnLoopback(server, idleTimeoutMs)
   baseUrl = `http://127.0.0.1:${port}`
   return {
     url: baseUrl,
