@@ -253,6 +253,16 @@ interface LockFormat {
   armLayer: string[]
 }
 
+/** What the locked project gives on arm64 with the `fast` extra (fastmath comes with it). */
+const ARM_LAYER_WITH_FAST = [
+  'armonly 1.0.0',
+  'fastmath 2.1.0',
+  'greeter 1.0.0',
+  'hasscripts 1.0.0',
+  'machinedeps 1.0.0',
+  'tinyjson 1.0.0'
+]
+
 const LOCK_FORMATS: LockFormat[] = [
   {
     file: 'uv.lock',
@@ -261,14 +271,7 @@ const LOCK_FORMATS: LockFormat[] = [
       'pyproject.toml': pyprojectToml(project)
     }),
     extras: 'fast',
-    armLayer: [
-      'armonly 1.0.0',
-      'fastmath 2.1.0',
-      'greeter 1.0.0',
-      'hasscripts 1.0.0',
-      'machinedeps 1.0.0',
-      'tinyjson 1.0.0'
-    ]
+    armLayer: ARM_LAYER_WITH_FAST
   },
   {
     file: 'poetry.lock',
@@ -277,14 +280,7 @@ const LOCK_FORMATS: LockFormat[] = [
       'pyproject.toml': pyprojectToml(project)
     }),
     extras: 'fast',
-    armLayer: [
-      'armonly 1.0.0',
-      'fastmath 2.1.0',
-      'greeter 1.0.0',
-      'hasscripts 1.0.0',
-      'machinedeps 1.0.0',
-      'tinyjson 1.0.0'
-    ]
+    armLayer: ARM_LAYER_WITH_FAST
   },
   {
     file: 'Pipfile.lock',

@@ -1,9 +1,9 @@
 import * as core from '@actions/core'
-import path from 'node:path'
-import { canonicalName } from './inputs.js'
+import { requiredNames } from './packages.js'
 import type { InstalledDistribution } from './pip.js'
 import type { DependencySource } from './sources/index.js'
 import type { Finding } from './types.js'
+import { workspacePath } from './report.js'
 
 export interface Origin {
   file: string
@@ -12,12 +12,7 @@ export interface Origin {
 
 /** An error or warning annotation, pointing at a line of the user's file when known. */
 export function annotate(level: 'error' | 'warning', message: string, origin?: Origin): void {
-  const properties = origin
-    ? {
-        file: path.relative(process.env.GITHUB_WORKSPACE || process.cwd(), origin.file),
-        startLine: origin.line
-      }
-    : {}
+  const properties = origin ? { file: workspacePath(origin.file), startLine: origin.line } : {}
   if (level === 'error') core.error(message, properties)
   else core.warning(message, properties)
 }
@@ -33,10 +28,9 @@ export function originOf(
 ): Origin | undefined {
   const parents = new Map<string, string[]>()
   for (const dist of installed) {
-    for (const requirement of dist.requiresDist) {
-      const child = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(requirement)?.[1]
-      if (child)
-        parents.set(canonicalName(child), [...(parents.get(canonicalName(child)) ?? []), dist.name])
+    // with extras: `greeter[fast]` is what brought fastmath in
+    for (const child of requiredNames(dist, { withExtras: true })) {
+      parents.set(child, [...(parents.get(child) ?? []), dist.name])
     }
   }
   const seen = new Set<string>()

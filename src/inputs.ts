@@ -9,6 +9,8 @@ import {
   type RuntimeFacts
 } from './facts.js'
 import type { Target } from './types.js'
+import { canonicalName } from './sources/pep508.js'
+
 import { checkArtifactName } from './artifact.js'
 
 export type VerifyMode = 'error' | 'warn' | 'off'
@@ -393,14 +395,6 @@ export function list(value: string, separator: RegExp = /[,\n]/): string[] {
     .split(separator)
     .map(item => item.trim())
     .filter(item => item !== '' && !item.startsWith('#'))
-}
-
-/** PEP 503 normalised project name. */
-export function canonicalName(name: string): string {
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/[-_.]+/g, '-')
 }
 
 /**

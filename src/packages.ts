@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { lstat, readFile, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { canonicalName } from './inputs.js'
+import { canonicalName, requirementName } from './sources/pep508.js'
 import type { InstalledDistribution } from './pip.js'
 import type { LayerPackage } from './types.js'
 
@@ -20,7 +20,7 @@ export async function readLayerPackages(
       const metadata = await readFile(path.join(siteDir, distInfo, 'METADATA'), 'utf8')
       const name = canonicalName(header(metadata, 'Name') ?? distInfo.split('-')[0])
       const record = await readFile(path.join(siteDir, distInfo, 'RECORD'), 'utf8').catch(() => '')
-      const files = [...new Set(recordPaths(record))]
+      const files = [...new Set(parseRecord(record).map(entry => entry.file))]
       const sized = await Promise.all(
         files.map(async file => [file, await sizeOf(siteDir, file)] as const)
       )
@@ -41,23 +41,35 @@ function header(metadata: string, field: string): string | undefined {
   return new RegExp(`^${field}:\\s*(.+)$`, 'mi').exec(metadata)?.[1].trim()
 }
 
+/** One line of a `*.dist-info/RECORD`: `path,sha256=…,size`. */
+interface RecordLine {
+  line: string
+  /** The path as RECORD lists it. */
+  listed: string
+  /** Where it is in the site directory, "/"-separated. */
+  file: string
+  size: string
+}
+
 /**
  * RECORD lists paths relative to site-packages; scripts and data files installed with
  * `--target` appear as `../../bin/x` and land in `<target>/bin/x`.
  */
-export function recordPaths(record: string): string[] {
+function parseRecord(record: string): RecordLine[] {
   return record
     .split('\n')
-    .map(line => parseCsvFirstField(line))
-    .filter(file => file !== '')
-    .map(file => file.replace(/\\/g, '/').replace(/^(\.\.\/)+/, ''))
-    .filter(file => !file.startsWith('/'))
-}
-
-function parseCsvFirstField(line: string): string {
-  if (!line.startsWith('"')) return line.split(',')[0].trim()
-  const end = line.indexOf('",')
-  return (end === -1 ? line.slice(1, -1) : line.slice(1, end)).replace(/""/g, '"')
+    .filter(line => line.trim() !== '')
+    .map(line => {
+      const quoted = line.startsWith('"')
+      const end = quoted ? line.indexOf('",') : line.indexOf(',')
+      const listed = quoted
+        ? (end === -1 ? line.slice(1, -1) : line.slice(1, end)).replace(/""/g, '"')
+        : (end === -1 ? line : line.slice(0, end)).trim()
+      const size = end === -1 ? '' : (line.slice(end + (quoted ? 2 : 1)).split(',')[1] ?? '')
+      const file = listed.replace(/\\/g, '/').replace(/^(\.\.\/)+/, '')
+      return { line, listed, file, size }
+    })
+    .filter(entry => entry.file !== '' && !entry.file.startsWith('/'))
 }
 
 async function sizeOf(siteDir: string, file: string): Promise<number | undefined> {
@@ -67,6 +79,20 @@ async function sizeOf(siteDir: string, file: string): Promise<number | undefined
   } catch {
     return undefined
   }
+}
+
+/**
+ * The names a distribution requires, from its metadata. Requirements behind an extra count
+ * only with `withExtras`: pip's report does not say which extras were asked for.
+ */
+export function requiredNames(
+  dist: InstalledDistribution,
+  { withExtras }: { withExtras: boolean }
+): string[] {
+  return dist.requiresDist
+    .filter(requirement => withExtras || !/extra\s*==/.test(requirement))
+    .map(requirementName)
+    .filter((name): name is string => name !== undefined)
 }
 
 /** The largest packages first, for size reports. */
@@ -99,9 +125,7 @@ export async function normalizeRecords(siteDir: string): Promise<void> {
     const record = await readFile(recordFile, 'utf8').catch(() => undefined)
     if (record === undefined) continue
     const lines: string[] = []
-    for (const line of record.split('\n').filter(Boolean)) {
-      const [listed, , size] = splitRecordLine(line)
-      const file = listed.replace(/\\/g, '/').replace(/^(\.\.\/)+/, '')
+    for (const { line, listed, file, size } of parseRecord(record)) {
       if (file === `${distInfo}/RECORD`) {
         lines.push(line)
         continue
@@ -119,15 +143,6 @@ export async function normalizeRecords(siteDir: string): Promise<void> {
     }
     await writeFile(recordFile, lines.join('\n') + '\n')
   }
-}
-
-function splitRecordLine(line: string): [string, string, string] {
-  const first = parseCsvFirstField(line)
-  const rest = line.startsWith('"')
-    ? line.slice(line.indexOf('",') + 2)
-    : line.slice(line.indexOf(',') + 1)
-  const [hash = '', size = ''] = rest.split(',')
-  return [first, hash, size]
 }
 
 function csvField(value: string): string {

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MIN_PIP, WHEEL_MACHINE, cpythonTag, platformTags } from './facts.js'
-import { canonicalName, redact } from './inputs.js'
+import { redact } from './inputs.js'
+import { canonicalName, requirementName } from './sources/pep508.js'
 import type { HashMismatch, LockedPins } from './sources/index.js'
 import type { Target } from './types.js'
 
@@ -416,17 +417,15 @@ export function unresolvableRequirement(stderr: string): Unresolved | undefined 
   if (!match) return undefined
   const text = match[1].trim()
   const requirement = stripTrailingParenthesis(text)
-  const name = /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(requirement)?.[0]
+  const name = requirementName(requirement)
   if (!name) return undefined
   // "(from needsmissing)" names the parent; "(from -r file (line 3))" names a line
-  const parent = /^\(from ([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(
-    text.slice(requirement.length).trim()
-  )?.[1]
-  return {
-    requirement,
-    name: canonicalName(name),
-    ...(parent ? { requiredBy: canonicalName(parent) } : {})
-  }
+  const from = text
+    .slice(requirement.length)
+    .trim()
+    .replace(/^\(from /, '')
+  const parent = from.startsWith('-') ? undefined : requirementName(from)
+  return { requirement, name, ...(parent ? { requiredBy: parent } : {}) }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
 import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from './facts.js'
-import { canonicalName } from './inputs.js'
+import { requiredNames } from './packages.js'
 import type { InstalledDistribution } from './pip.js'
 import type { LayerPackage } from './types.js'
 
@@ -37,7 +37,10 @@ export function packagesToExclude(
       .filter(dist => !exclude.includes(dist.name) && (dist.requested || !isSdk(dist.name)))
       .map(dist => dist.name)
   )
-  const requirements = requirementsOf(installed)
+  // over-keeping an SDK dependency is harmless; an extra's requirements would keep too much
+  const requirements = new Map(
+    installed.map(dist => [dist.name, requiredNames(dist, { withExtras: false })])
+  )
   for (let changed = true; changed;) {
     changed = false
     for (const dist of installed) {
@@ -65,20 +68,6 @@ export function packagesToExclude(
     }
   }
   return excluded
-}
-
-/** name → the names it requires (requirements behind an extra are ignored). */
-function requirementsOf(installed: InstalledDistribution[]): Map<string, string[]> {
-  const requirements = new Map<string, string[]>()
-  for (const dist of installed) {
-    const names = dist.requiresDist
-      .filter(requirement => !/extra\s*==/.test(requirement))
-      .map(requirement => /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(requirement)?.[1])
-      .filter((name): name is string => name !== undefined)
-      .map(canonicalName)
-    requirements.set(dist.name, names)
-  }
-  return requirements
 }
 
 /** Packages that must travel together but do not: botocore without boto3 breaks imports. */

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import path from 'node:path'
+import { displayPath } from './sources/common.js'
 import { LIMITS, platformTags } from './facts.js'
 import { largestFirst } from './packages.js'
 import type { Exclusion } from './prune.js'
@@ -110,8 +110,7 @@ export function buildSummary(report: BuildReport): string {
 
 /** A path as the repository knows it: relative to the workspace when inside it. */
 export function workspacePath(file: string): string {
-  const relative = path.relative(process.env.GITHUB_WORKSPACE || process.cwd(), file)
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file
+  return displayPath(file, process.env.GITHUB_WORKSPACE || process.cwd())
 }
 
 function verificationLine(report: BuildReport): string {

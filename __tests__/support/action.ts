@@ -39,8 +39,7 @@ export async function runAction(
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_WORKSPACE: options.cwd,
-    RUNNER_TEMP: runnerTemp,
-    AWS_EC2_METADATA_DISABLED: 'true'
+    RUNNER_TEMP: runnerTemp
   }
   for (const key of Object.keys(env)) {
     if (key.startsWith('INPUT_') || key.startsWith('AWS_') || key.startsWith('ACTIONS_'))

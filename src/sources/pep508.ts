@@ -23,6 +23,12 @@ export function canonicalName(name: string): string {
     .replace(/[-_.]+/g, '-')
 }
 
+/** The canonical name a requirement string starts with (`Foo_Bar[x]>=2; marker` → `foo-bar`). */
+export function requirementName(requirement: string): string | undefined {
+  const name = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(requirement)?.[1]
+  return name === undefined ? undefined : canonicalName(name)
+}
+
 const NAME_PATTERN = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*/
 const CLAUSE_PATTERN = /^(===|==|!=|<=|>=|~=|<|>)\s*\S+$/
 

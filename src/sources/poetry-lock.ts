@@ -22,7 +22,7 @@ import {
   parseVersion,
   satisfiesClause
 } from './markers.js'
-import { LOCAL_WHY, VCS_WHY, canonicalName, parseRequirement } from './pep508.js'
+import { LOCAL_WHY, VCS_WHY, canonicalName, parseRequirement, requirementName } from './pep508.js'
 
 type PoetrySpec =
   | string
@@ -179,7 +179,7 @@ function walkFromManifest(
       entry.features.add(feature)
       const extraDeps = Object.entries(pkg.extras ?? {}).find(([k]) => canonicalName(k) === feature)
       for (const text of extraDeps?.[1] ?? []) {
-        const depName = canonicalName(/^\s*[A-Za-z0-9][A-Za-z0-9._-]*/.exec(text)?.[0] ?? text)
+        const depName = requirementName(text) ?? canonicalName(text)
         const specs = Object.entries(pkg.dependencies ?? {}).find(
           ([k]) => canonicalName(k) === depName
         )
