@@ -67,6 +67,10 @@ describe('inputs', () => {
     ],
     [{ functions: 'my function' }, /^functions: "my function" is not a function name/],
     [
+      { functions: 'arn:aws:lambda:us-east-1:123456789012:function:orders:live' },
+      'functions: arn:aws:lambda:us-east-1:123456789012:function:orders:live names version or alias "live"; layers are set on the unpublished function, so give it without the qualifier.'
+    ],
+    [
       { 'share-with': 'everyone' },
       'share-with: "everyone" is not accepted; use a 12-digit account id, an organization id (o-...), or public'
     ],
@@ -99,13 +103,15 @@ describe('inputs', () => {
     expect(inputs.shareWith).toEqual(['123456789012', 'o-abcdefghij', 'public'])
   })
 
-  it('reads one function per line, names or ARNs', () => {
+  it('reads one function per line, names, partial ARNs or ARNs', () => {
     const inputs = read({
-      functions: 'orders\n  arn:aws:lambda:us-east-1:123456789012:function:billing \n'
+      functions:
+        'orders\n  arn:aws:lambda:us-east-1:123456789012:function:billing \n123456789012:function:audit'
     })
     expect(inputs.functions).toEqual([
       'orders',
-      'arn:aws:lambda:us-east-1:123456789012:function:billing'
+      'arn:aws:lambda:us-east-1:123456789012:function:billing',
+      '123456789012:function:audit'
     ])
   })
 

@@ -1,12 +1,13 @@
-// The action's deploy step (src/deploy.ts: publish, then move a function onto the new version,
+// The action's deploy step (src/aws/deploy.ts: publish, then move a function onto the new version,
 // in every region at once) against the Lambda emulator, in a process of its own so its log
 // stays out of the benchmark's output. Prints one JSON line with the seconds it took.
 //
 //   tsx bench/deploy-stage.ts ENDPOINT ZIP_PATH LAYER_NAME FUNCTION REGION[,REGION...]
 
 import { performance } from 'node:perf_hooks'
-import { awsClients } from '../src/aws.js'
-import { deployLayer } from '../src/deploy.js'
+import { awsClients } from '../src/aws/clients.js'
+import { deployLayer } from '../src/aws/deploy.js'
+import { layerZipAt } from '../__tests__/support/layer-zip.js'
 
 export interface DeployStageResult {
   regions: string[]
@@ -26,11 +27,13 @@ async function main(): Promise<void> {
     endpoint,
     credentials: { accessKeyId: 'AKIDBENCHMARK', secretAccessKey: 'benchmark' }
   })
+  // the build hashes its zip as it writes it; the deploy starts from those facts
+  const zip = layerZipAt(zipPath)
   const start = performance.now()
   const result = await deployLayer(
     {
       layerName,
-      zipPath,
+      zip,
       compatibleRuntimes: ['python3.11'],
       compatibleArchitectures: ['x86_64'],
       skipUnchanged: true,

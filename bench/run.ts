@@ -18,7 +18,7 @@ import { startIndex, type PackageIndex } from '../__tests__/support/index-server
 import { isolatedPipEnv } from '../__tests__/support/pip-env.js'
 import { parseOutputs } from '../__tests__/support/action.js'
 import { startLambdaEmulator } from '../emulator/lambda-api.js'
-import { writeLayerZip } from '../src/zip.js'
+import { writeLayerZip } from '../src/builder/zip/index.js'
 import {
   BENCH_DIR,
   CORPUS_PYTHON,
@@ -815,7 +815,7 @@ function report(
       const inside = median(runs.map(z => z.writerS))
       return [
         writer === 'ours'
-          ? 'the action (src/zip.ts)'
+          ? 'the action (src/builder/zip/)'
           : writer === 'info-zip'
             ? 'Info-ZIP `zip -r -qq`'
             : 'adm-zip',

@@ -6,7 +6,7 @@
 
 import AdmZip from 'adm-zip'
 import { performance } from 'node:perf_hooks'
-import { writeLayerZip } from '../src/zip.js'
+import { writeLayerZip } from '../src/builder/zip/index.js'
 
 export interface ZipStageResult {
   writer: string

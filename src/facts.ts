@@ -54,6 +54,12 @@ function rt(
   }
 }
 
+/** What the build aims at: one Lambda runtime on one architecture. */
+export interface Target {
+  runtime: RuntimeFacts
+  architecture: Architecture
+}
+
 export function findRuntime(name: string): RuntimeFacts | undefined {
   return RUNTIMES.find(r => r.name === name)
 }
@@ -99,8 +105,6 @@ export const RUNTIME_SDK_DEPENDENCIES: readonly string[] = [
   'six'
 ]
 
-export const RUNTIME_SDK_PACKAGES: readonly string[] = [...RUNTIME_SDK, ...RUNTIME_SDK_DEPENDENCIES]
-
 /** Packages that must travel together: if a layer has one, it needs the others. */
 export const SDK_SETS: readonly (readonly string[])[] = [['boto3', 'botocore', 's3transfer']]
 
@@ -118,10 +122,6 @@ export const LIMITS = {
   compatibleRuntimesMax: 15,
   compatibleArchitecturesMax: 2
 } as const
-
-/** PublishLayerVersion's LayerName: a name, or a layer ARN (from the Lambda API model). */
-export const LAYER_NAME_PATTERN =
-  /^(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+)$|^[a-zA-Z0-9-_]+$/
 
 /** Oldest pip with `--report` (the action reads what pip installed from it). */
 export const MIN_PIP: [number, number] = [22, 2]

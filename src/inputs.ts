@@ -1,17 +1,19 @@
 import {
   ARCHITECTURES,
   DEFAULT_RUNTIME,
-  LAYER_NAME_PATTERN,
   LIMITS,
   RUNTIMES,
   findRuntime,
   type Architecture,
   type RuntimeFacts
 } from './facts.js'
-import type { Target } from './types.js'
+import type { Target } from './facts.js'
+import { checkPipArgs } from './builder/pip.js'
+import { errorMessage } from './errors.js'
+import { isLayerName, parseFunctionRef, parseSharePrincipal } from './names.js'
+import { pipArgSecrets, redact, urlSecrets } from './secrets.js'
+import { checkArtifactName } from './report/artifact.js'
 import { canonicalName } from './sources/pep508.js'
-
-import { checkArtifactName } from './artifact.js'
 
 export type VerifyMode = 'error' | 'warn' | 'off'
 export type ImportCheckMode = 'auto' | 'true' | 'false'
@@ -115,6 +117,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
   )
   const publish = bool(get, 'publish')
   const pipArgs = splitArgs(get('pip-args'))
+  asInputError(() => checkPipArgs(pipArgs))
   const compatibleRuntimes = readCompatibleRuntimes(get, runtime)
   const compatibleArchitectures = readCompatibleArchitectures(get, architecture)
   if (!compatibleRuntimes.includes(runtime.name)) {
@@ -164,13 +167,8 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
 
 function readArtifactName(get: GetInput): string | undefined {
   const name = get('artifact-name')
-  if (!name) return undefined
-  try {
-    checkArtifactName(name)
-  } catch (error) {
-    throw new InputError((error as Error).message)
-  }
-  return name
+  if (name) asInputError(() => checkArtifactName(name))
+  return name || undefined
 }
 
 function readRuntime(name: string, today: Date, warnings: string[]): RuntimeFacts {
@@ -209,7 +207,7 @@ function readLayerName(get: GetInput, publish: boolean): string | undefined {
     }
     return undefined
   }
-  if (name.length > LIMITS.layerNameMax || !LAYER_NAME_PATTERN.test(name)) {
+  if (!isLayerName(name)) {
     throw new InputError(
       `layer-name: "${name}" is not a layer name: use 1-${LIMITS.layerNameMax} letters, digits, - and _, or a layer ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME)`
     )
@@ -310,44 +308,6 @@ function checkUrl(name: string, value: string): string {
   return value
 }
 
-/**
- * The parts of a URL that must never reach a log: the whole URL and its password (or a token
- * given as the user name). A user name like `aws` or `__token__` is not secret, and masking it
- * would blank every "aws" in the log.
- */
-function urlSecrets(value: string): string[] {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    return []
-  }
-  if (!url.password && !url.username) return []
-  const secret = url.password || url.username
-  return [value, decoded(secret)].filter(part => part.length > 0)
-}
-
-function decoded(text: string): string {
-  try {
-    return decodeURIComponent(text)
-  } catch {
-    return text
-  }
-}
-
-/** URLs with credentials inside pip-args (an --extra-index-url given there, say). */
-function pipArgSecrets(pipArgs: string[]): string[] {
-  return pipArgs.flatMap(arg => {
-    const url = /[a-z][a-z0-9+.-]*:\/\/[^\s]+/i.exec(arg)?.[0]
-    return url ? urlSecrets(url) : []
-  })
-}
-
-/** A URL with its credentials replaced, for error messages. */
-export function redact(value: string): string {
-  return value.replace(/\/\/[^/@]*@/, '//***@')
-}
-
 // us-east-1, us-gov-west-1, cn-north-1, us-isob-east-1, eusc-de-east-1
 const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d+$/
 
@@ -360,29 +320,23 @@ function checkRegion(region: string): string {
   return region
 }
 
-const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/
-const FUNCTION_ARN = /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]{1,64}$/
-
+/** Names rules live in names.ts; here they only become input errors. */
 function checkFunction(name: string): string {
-  if (!FUNCTION_NAME.test(name) && !FUNCTION_ARN.test(name)) {
-    throw new InputError(
-      `functions: "${name}" is not a function name (1-64 letters, digits, - and _) or a function ARN; give one per line`
-    )
-  }
+  asInputError(() => parseFunctionRef(name))
   return name
 }
 
 function checkPrincipal(principal: string): string {
-  if (
-    /^\d{12}$/.test(principal) ||
-    /^o-[a-z0-9]{10,32}$/.test(principal) ||
-    principal === 'public'
-  ) {
-    return principal
+  asInputError(() => parseSharePrincipal(principal))
+  return principal
+}
+
+function asInputError(check: () => unknown): void {
+  try {
+    check()
+  } catch (error) {
+    throw new InputError(errorMessage(error))
   }
-  throw new InputError(
-    `share-with: "${principal}" is not accepted; use a 12-digit account id, an organization id (o-...), or public`
-  )
 }
 
 function unique(values: string[]): string[] {

@@ -13,6 +13,8 @@ export interface ActionRun {
   stdout: string
   stderr: string
   outputs: Record<string, string>
+  /** How many times each output was written to GITHUB_OUTPUT (the last write wins on a runner). */
+  outputWrites: Record<string, number>
   summary: string
   /** `::error ...::message` and `::warning ...::message` lines the runner turns into annotations. */
   errors: string[]
@@ -70,11 +72,13 @@ export async function runAction(
     child.on('error', reject)
     child.on('close', code => resolve({ exitCode: code ?? -1, stdout: out, stderr: err }))
   })
+  const outputText = await readFile(outputFile, 'utf8')
   return {
     exitCode,
     stdout,
     stderr,
-    outputs: parseOutputs(await readFile(outputFile, 'utf8')),
+    outputs: parseOutputs(outputText),
+    outputWrites: countOutputWrites(outputText),
     summary: await readFile(summaryFile, 'utf8'),
     errors: commands(stdout, 'error'),
     warnings: commands(stdout, 'warning'),
@@ -88,6 +92,14 @@ export function parseOutputs(text: string): Record<string, string> {
   const pattern = /^(.+?)<<(\S+)\n([\s\S]*?)\n\2$/gm
   for (const match of text.matchAll(pattern)) outputs[match[1]] = match[3]
   return outputs
+}
+
+function countOutputWrites(text: string): Record<string, number> {
+  const writes: Record<string, number> = {}
+  for (const match of text.matchAll(/^(.+?)<<(\S+)\n[\s\S]*?\n\2$/gm)) {
+    writes[match[1]] = (writes[match[1]] ?? 0) + 1
+  }
+  return writes
 }
 
 function commands(stdout: string, level: 'error' | 'warning'): string[] {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { type TomlTable, TomlError, parse as parseToml } from 'smol-toml'
 import { ACTION_NAME } from '../facts.js'
-import type { Target } from '../types.js'
+import type { Target } from '../facts.js'
 import { satisfiesSpecifiers, type MarkerEnvironment } from './markers.js'
 
 export type SourceKind = 'requirements' | 'pyproject' | 'uv.lock' | 'poetry.lock' | 'Pipfile.lock'
@@ -59,6 +59,11 @@ export interface ReadContext {
 export function displayPath(file: string, cwd: string): string {
   const relative = path.relative(cwd, file)
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file
+}
+
+/** A path as the repository knows it: relative to the workspace when inside it. */
+export function workspacePath(file: string): string {
+  return displayPath(file, process.env.GITHUB_WORKSPACE || process.cwd())
 }
 
 /** Order-independent: the same set of lines gives the same identity whatever the file order. */

@@ -2,7 +2,8 @@
 // holding one, turned into a file pip can install for the Lambda target.
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import type { Target } from '../types.js'
+import { errorMessage } from '../errors.js'
+import type { Target } from '../facts.js'
 import { type DependencySource, type ReadContext, type SourceKind, displayPath } from './common.js'
 import { lambdaMarkerEnvironment } from './markers.js'
 import { canonicalName } from './pep508.js'
@@ -87,7 +88,7 @@ export async function readDependencySource(
 /** Readers name the input in their own messages; anything else (a bad marker deep in a lock, a
  * malformed entry) still gets the file named. */
 function namingTheFile(error: unknown, shown: string): Error {
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   if (/^(requirements|extras|groups): /.test(message)) return error as Error
   return new Error(`requirements: ${shown}: ${message}`)
 }

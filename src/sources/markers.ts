@@ -1,7 +1,7 @@
 // PEP 508 environment markers, evaluated for the Lambda runtime rather than the runner, and the
 // small part of PEP 440 version ordering that markers and `requires-python` need.
 import { WHEEL_MACHINE } from '../facts.js'
-import type { Target } from '../types.js'
+import type { Target } from '../facts.js'
 
 export interface MarkerEnvironment {
   python_version: string
@@ -73,7 +73,7 @@ export function parseVersion(text: string): Version | undefined {
 }
 
 /** Orders two versions as PEP 440 does; negative when a < b. Local labels only break ties. */
-export function compareVersions(a: Version, b: Version, withLocal = true): number {
+export function comparePep440Versions(a: Version, b: Version, withLocal = true): number {
   if (a.epoch !== b.epoch) return a.epoch - b.epoch
   const length = Math.max(a.release.length, b.release.length)
   for (let i = 0; i < length; i++) {
@@ -119,24 +119,24 @@ export function satisfiesClause(version: string, clause: string): boolean {
       spec.release.every((n, i) => (candidate.release[i] ?? 0) === n)
     return op === '==' ? matches : !matches
   }
-  const order = compareVersions(candidate, spec, spec.local !== undefined)
-  const sameRelease = compareVersions(baseOf(candidate), baseOf(spec)) === 0
+  const order = comparePep440Versions(candidate, spec, spec.local !== undefined)
+  const sameRelease = comparePep440Versions(baseOf(candidate), baseOf(spec)) === 0
   switch (op) {
     case '==':
       return order === 0
     case '!=':
       return order !== 0
     case '<=':
-      return compareVersions(candidate, spec, false) <= 0
+      return comparePep440Versions(candidate, spec, false) <= 0
     case '>=':
-      return compareVersions(candidate, spec, false) >= 0
+      return comparePep440Versions(candidate, spec, false) >= 0
     case '<':
       // `<3.13` must not admit 3.13.0rc1
       return order < 0 && !(!isPre(spec) && isPre(candidate) && sameRelease)
     case '>':
       // `>3.12` must not admit 3.12.post1 or 3.12+local
       return (
-        compareVersions(candidate, spec, false) > 0 &&
+        comparePep440Versions(candidate, spec, false) > 0 &&
         !(spec.post === undefined && candidate.post !== undefined && sameRelease) &&
         !(candidate.local !== undefined && sameRelease)
       )

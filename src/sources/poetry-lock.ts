@@ -17,7 +17,7 @@ import {
 import { type LockedPin, lockedSource, pipHashes, tomlPackageLines } from './locks.js'
 import {
   type MarkerEnvironment,
-  compareVersions,
+  comparePep440Versions,
   markerMatches,
   parseVersion,
   satisfiesClause
@@ -82,7 +82,7 @@ export async function readPoetryLock(context: ReadContext): Promise<DependencySo
   const manifest = pyproject ? readManifest(pyproject) : undefined
   const lockVersion = String(metadata['lock-version'] ?? '1.0')
   const recordsGroups =
-    compareVersions(parseVersion(lockVersion) ?? { epoch: 0, release: [1] }, {
+    comparePep440Versions(parseVersion(lockVersion) ?? { epoch: 0, release: [1] }, {
       epoch: 0,
       release: [2, 1]
     }) >= 0
@@ -287,7 +287,7 @@ function pickLocked(
       allowsLeniently(p['python-versions'] ?? '*', python)
   )
   const byVersion = (p: PoetryPackage) => parseVersion(p.version) ?? { epoch: 0, release: [0] }
-  return fits.sort((a, b) => compareVersions(byVersion(b), byVersion(a)))[0]
+  return fits.sort((a, b) => comparePep440Versions(byVersion(b), byVersion(a)))[0]
 }
 
 /** A constraint this reader cannot parse is left to the lock, which Poetry already resolved. */

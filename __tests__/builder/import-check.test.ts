@@ -1,0 +1,420 @@
+import { execFileSync } from 'node:child_process'
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { findRuntime, type Architecture } from '../../src/facts.js'
+import {
+  checkImports,
+  describeImportFailure,
+  topLevelModules
+} from '../../src/builder/import-check.js'
+import { findInterpreter, type Interpreter } from '../../src/builder/interpreter.js'
+import type { Target } from '../../src/facts.js'
+import type { LayerPackage } from '../../src/builder/site.js'
+
+const dirs: string[] = []
+afterAll(() => dirs.forEach(d => rmSync(d, { recursive: true, force: true })))
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  dirs.push(dir)
+  return dir
+}
+
+function target(runtime: string, architecture: Architecture): Target {
+  return { runtime: findRuntime(runtime)!, architecture }
+}
+
+type Files = Record<string, string | Buffer>
+
+/**
+ * A site directory holding each package's files plus its `.dist-info` (with `top_level.txt`
+ * when given), and the LayerPackage records pip's RECORD would yield.
+ */
+function layer(packages: Record<string, { files: Files; topLevel?: string[] }>) {
+  const siteDir = tempDir('importcheck-site-')
+  const records: LayerPackage[] = []
+  for (const [name, { files, topLevel }] of Object.entries(packages)) {
+    const distInfo = `${name.replace(/-/g, '_')}-1.0.dist-info`
+    const all: Files = { ...files, [`${distInfo}/METADATA`]: `Name: ${name}\nVersion: 1.0\n` }
+    if (topLevel) all[`${distInfo}/top_level.txt`] = topLevel.join('\n') + '\n'
+    for (const [file, content] of Object.entries(all)) {
+      if (file.startsWith('../')) continue // recorded outside the site directory
+      mkdirSync(dirname(join(siteDir, file)), { recursive: true })
+      writeFileSync(join(siteDir, file), content)
+    }
+    records.push({ name, version: '1.0', requested: true, files: Object.keys(all), bytes: 0 })
+  }
+  return { siteDir, packages: records }
+}
+
+const EXTENSION_SOURCE = `
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef definition = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&definition); }
+`
+
+/** A real CPython extension module `_speedups`, built against `python`'s own headers. */
+function compileExtension(python: string): { binary: Buffer; suffix: string } {
+  const [include, suffix] = execFileSync(python, [
+    '-c',
+    "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))"
+  ])
+    .toString()
+    .trim()
+    .split('\n')
+  const dir = tempDir('importcheck-ext-')
+  writeFileSync(join(dir, 'speedups.c'), EXTENSION_SOURCE)
+  const out = join(dir, `_speedups${suffix}`)
+  execFileSync('gcc', [
+    '-shared',
+    '-fPIC',
+    '-O0',
+    `-I${include}`,
+    '-o',
+    out,
+    join(dir, 'speedups.c')
+  ])
+  return { binary: readFileSync(out), suffix }
+}
+
+/** Every `__pycache__` folder below `dir`. */
+function pycacheDirs(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter(p =>
+    p.split('/').includes('__pycache__')
+  )
+}
+
+describe('topLevelModules', () => {
+  it('derives modules from installed files: packages, namespaces, single files, extensions', async () => {
+    const site = layer({
+      regular: { files: { 'regular/__init__.py': '', 'regular/sub.py': '' } },
+      'ns-part': { files: { 'nspkg/part/__init__.py': '' } },
+      single: { files: { 'single.py': '' } },
+      native: {
+        files: {
+          'fast.cpython-311-x86_64-linux-gnu.so': '',
+          'stable.abi3.so': '',
+          'plain.so': '',
+          'native.libs/libz-1a2b.so.1': '',
+          'native-1.0.data/scripts/run': '',
+          'bin/native-tool': '',
+          '__pycache__/x.cpython-311.pyc': '',
+          'my-scripts/helper.py': '',
+          'datafiles/table.csv': '',
+          'stubs.pyi': '',
+          'native.pth': '',
+          '../../bin/native': ''
+        }
+      }
+    })
+    expect(await topLevelModules(site.siteDir, site.packages)).toEqual([
+      { module: 'regular', package: 'regular' },
+      { module: 'nspkg', package: 'ns-part' },
+      { module: 'single', package: 'single' },
+      { module: 'fast', package: 'native' },
+      { module: 'plain', package: 'native' },
+      { module: 'stable', package: 'native' }
+    ])
+  })
+
+  it('prefers top_level.txt, dropping names the package does not ship', async () => {
+    const site = layer({
+      pyyaml: {
+        files: { 'yaml/__init__.py': '', '_yaml/__init__.py': '', 'tests/test_yaml.py': '' },
+        topLevel: ['_yaml', 'yaml', 'ghost']
+      }
+    })
+    expect(await topLevelModules(site.siteDir, site.packages)).toEqual([
+      { module: 'yaml', package: 'pyyaml' }
+    ])
+  })
+
+  it('keeps a private module only when it is all the package has', async () => {
+    const site = layer({
+      cffi: {
+        files: { 'cffi/__init__.py': '', '_cffi_backend.cpython-311-x86_64-linux-gnu.so': '' }
+      },
+      'only-private': { files: { '_cffi_backend_only.abi3.so': '' } }
+    })
+    expect(await topLevelModules(site.siteDir, site.packages)).toEqual([
+      { module: 'cffi', package: 'cffi' },
+      { module: '_cffi_backend_only', package: 'only-private' }
+    ])
+  })
+
+  it('falls back to the files when top_level.txt is recorded but missing on disk', async () => {
+    const site = layer({ six: { files: { 'six.py': '' }, topLevel: ['ghost'] } })
+    rmSync(join(site.siteDir, 'six-1.0.dist-info', 'top_level.txt'))
+    expect(await topLevelModules(site.siteDir, site.packages)).toEqual([
+      { module: 'six', package: 'six' }
+    ])
+  })
+
+  it('lists a namespace shared by two packages once', async () => {
+    const site = layer({
+      protobuf: { files: { 'google/protobuf/__init__.py': '' }, topLevel: ['google'] },
+      'googleapis-common-protos': { files: { 'google/api/__init__.py': '' } }
+    })
+    expect(await topLevelModules(site.siteDir, site.packages)).toEqual([
+      { module: 'google', package: 'protobuf' }
+    ])
+  })
+})
+
+describe('findInterpreter', () => {
+  let python311: Interpreter
+
+  beforeAll(async () => {
+    const found = await findInterpreter(target('python3.11', 'x86_64'), '')
+    // This runner (and CI) must have CPython 3.11 on x86_64 for these tests to mean anything.
+    expect(found.reason).toBeUndefined()
+    python311 = found.interpreter!
+  })
+
+  /** A PATH of one folder holding the given commands, each a symlink or a script. */
+  function pathWith(commands: Record<string, string | { script: string }>): NodeJS.ProcessEnv {
+    const bin = tempDir('importcheck-bin-')
+    for (const [name, what] of Object.entries(commands)) {
+      if (typeof what === 'string') symlinkSync(what, join(bin, name))
+      else {
+        writeFileSync(join(bin, name), what.script)
+        chmodSync(join(bin, name), 0o755)
+      }
+    }
+    return { PATH: bin }
+  }
+
+  // pyenv's shim for a version that is not selected exits 127 with a message.
+  const brokenShim = {
+    script: '#!/bin/sh\necho "pyenv: python3.12: command not found" >&2\nexit 127\n'
+  }
+
+  it('finds the runner CPython 3.11 for a python3.11 x86_64 layer', async () => {
+    expect(python311).toMatchObject({ version: '3.11', machine: 'x86_64' })
+    const version = execFileSync(python311.path, ['-c', 'import sys; print(sys.version_info[:2])'])
+    expect(version.toString().trim()).toBe('(3, 11)')
+  })
+
+  it('says why there is none for python3.12, passing over a shim that does not run', async () => {
+    const env = pathWith({ 'python3.12': brokenShim, python3: python311.path })
+    expect(await findInterpreter(target('python3.12', 'x86_64'), '', env)).toEqual({
+      reason: 'no CPython 3.12 for x86_64 on this runner (found python3 3.11 x86_64)'
+    })
+  })
+
+  it('says why there is none for arm64, naming each interpreter once', async () => {
+    const env = pathWith({ 'python3.11': python311.path, python3: python311.path })
+    expect(await findInterpreter(target('python3.11', 'arm64'), '', env)).toEqual({
+      reason: 'no CPython 3.11 for aarch64 on this runner (found python3.11 3.11 x86_64)'
+    })
+  })
+
+  it('tries the python input first', async () => {
+    const env = pathWith({ 'python3.11': python311.path })
+    const input = join(tempDir('importcheck-input-'), 'my-python')
+    symlinkSync(python311.path, input)
+    const found = await findInterpreter(target('python3.11', 'x86_64'), input, env)
+    expect(found.interpreter?.path).toBe(input)
+  })
+
+  it('says when the python input does not run and nothing else fits', async () => {
+    const env = pathWith({})
+    expect(await findInterpreter(target('python3.11', 'arm64'), '/nowhere/python', env)).toEqual({
+      reason:
+        'no CPython 3.11 for aarch64 on this runner (none of /nowhere/python, python3.11, python3, python runs; the python input "/nowhere/python" does not run)'
+    })
+  })
+})
+
+describe('checkImports', () => {
+  let interpreter: Interpreter
+  let extension: { binary: Buffer; suffix: string }
+
+  beforeAll(async () => {
+    const found = await findInterpreter(target('python3.11', 'x86_64'), '')
+    expect(found.reason).toBeUndefined()
+    interpreter = found.interpreter!
+    extension = compileExtension(interpreter.path)
+  })
+
+  const savedEnv = { ...process.env }
+  afterEach(() => {
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key]
+    Object.assign(process.env, savedEnv)
+  })
+
+  it('passes a layer of pure packages and a real extension module, writing nothing into it', async () => {
+    const site = layer({
+      fastcore: {
+        files: {
+          'fastcore/__init__.py': 'from ._speedups import answer\nassert answer() == 42\n',
+          [`fastcore/_speedups${extension.suffix}`]: extension.binary
+        }
+      },
+      [`toplevel-ext`]: { files: { [`_speedups${extension.suffix}`]: extension.binary } },
+      helpers: {
+        files: {
+          'helpers/__init__.py': 'from .util import double\n',
+          'helpers/util.py': 'def double(x):\n    return 2 * x\n'
+        }
+      },
+      app: {
+        files: {
+          'app.py': 'import helpers, fastcore\nassert helpers.double(fastcore.answer()) == 84\n'
+        }
+      }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result).toEqual({
+      checked: ['fastcore', '_speedups', 'helpers', 'app'],
+      skipped: [],
+      failures: []
+    })
+    expect(pycacheDirs(site.siteDir)).toEqual([])
+  })
+
+  it('reports a missing transitive module by the package that imports it', async () => {
+    const site = layer({
+      a: { files: { 'a/__init__.py': 'import b\n' } },
+      ok: { files: { 'ok.py': '' } }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.failures).toEqual([
+      { package: 'a', module: 'a', error: "ModuleNotFoundError: No module named 'b'" }
+    ])
+    expect(result.failures.map(describeImportFailure)).toEqual([
+      "a: ModuleNotFoundError: No module named 'b'"
+    ])
+  })
+
+  it('reports an extension module built for another platform as the module Python cannot find', async () => {
+    const site = layer({
+      'pydantic-core': {
+        files: {
+          'pydantic_core/__init__.py': 'from ._pydantic_core import answer\n',
+          'pydantic_core/_pydantic_core.cpython-311-darwin.so': extension.binary
+        }
+      }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.failures.map(describeImportFailure)).toEqual([
+      "pydantic-core: ModuleNotFoundError: No module named 'pydantic_core._pydantic_core'"
+    ])
+  })
+
+  it('stops an import that hangs and still checks the others', async () => {
+    const site = layer({
+      hangs: { files: { 'hangs.py': 'import time\ntime.sleep(600)\n' } },
+      fine: { files: { 'fine.py': 'VALUE = 1\n' } }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [], timeoutMs: 1500 })
+    expect(result.checked).toEqual(['hangs', 'fine'])
+    expect(result.failures).toEqual([
+      { package: 'hangs', module: 'hangs', error: 'TimeoutError: import took longer than 1.5s' }
+    ])
+  })
+
+  it('leaves out the modules named in skip', async () => {
+    const site = layer({
+      hangs: { files: { 'hangs.py': 'import time\ntime.sleep(600)\n' } },
+      pyyaml: { files: { 'yaml/__init__.py': '' } }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: ['hangs', 'not-in-layer'] })
+    expect(result).toEqual({ checked: ['yaml'], skipped: ['hangs'], failures: [] })
+  })
+
+  it("does not let the layer see the runner's site-packages, PYTHONPATH or working directory", async () => {
+    // pip lives in the runner interpreter's site-packages: importable there, not in the layer.
+    expect(() => execFileSync(interpreter.path, ['-c', 'import pip'])).not.toThrow()
+    const elsewhere = tempDir('importcheck-elsewhere-')
+    writeFileSync(join(elsewhere, 'hidden_dep.py'), '')
+    process.env.PYTHONPATH = elsewhere
+    const site = layer({
+      'needs-pip': { files: { 'needs_pip.py': 'import pip\n' } },
+      'needs-hidden': { files: { 'needs_hidden.py': 'import hidden_dep\n' } }
+    })
+    const cwd = process.cwd()
+    try {
+      process.chdir(elsewhere)
+      const result = await checkImports({ interpreter, ...site, skip: [] })
+      expect(result.failures.map(describeImportFailure)).toEqual([
+        "needs-pip: ModuleNotFoundError: No module named 'pip'",
+        "needs-hidden: ModuleNotFoundError: No module named 'hidden_dep'"
+      ])
+    } finally {
+      process.chdir(cwd)
+    }
+  })
+
+  it('adds extraPaths, such as a side install of the runtime SDK, after the layer', async () => {
+    const sdk = tempDir('importcheck-sdk-')
+    mkdirSync(join(sdk, 'boto3'))
+    writeFileSync(join(sdk, 'boto3', '__init__.py'), "SOURCE = 'sdk'\n")
+    const site = layer({
+      'uses-boto3': { files: { 'uses_boto3.py': "import boto3\nassert boto3.SOURCE == 'sdk'\n" } }
+    })
+    const result = await checkImports({ interpreter, ...site, extraPaths: [sdk], skip: [] })
+    expect(result.failures).toEqual([])
+  })
+
+  it('runs imports without AWS credentials, PYTHON* settings or the user home', async () => {
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAEXAMPLE'
+    process.env.AWS_PROFILE = 'prod'
+    process.env.PYTHONSTARTUP = '/dev/null'
+    const site = layer({
+      envcheck: {
+        files: {
+          'envcheck.py': [
+            'import os',
+            "leaked = sorted(k for k in os.environ if k.startswith(('AWS_', 'PYTHON')) and k != 'AWS_EC2_METADATA_DISABLED')",
+            "assert not leaked, 'leaked: ' + ' '.join(leaked)",
+            "assert os.environ['AWS_EC2_METADATA_DISABLED'] == 'true'",
+            "assert os.listdir(os.path.expanduser('~')) == [], 'home is not empty'"
+          ].join('\n')
+        }
+      }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.failures).toEqual([])
+  })
+
+  it('reports an import that crashes the interpreter instead of throwing', async () => {
+    const site = layer({
+      crashes: { files: { 'crashes.py': 'import ctypes\nctypes.string_at(0)\n' } }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.failures).toHaveLength(1)
+    expect(result.failures[0].error).toContain('SIGSEGV')
+  })
+
+  it('keeps the exception last line for errors raised at import time', async () => {
+    const site = layer({
+      needsenv: {
+        files: {
+          'needsenv/__init__.py':
+            "import os\nraise RuntimeError('set   API_KEY\\n before import')\n"
+        }
+      },
+      exits: { files: { 'exits.py': 'raise SystemExit(3)\n' } }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.failures.map(f => f.error)).toEqual([
+      'RuntimeError: set API_KEY before import',
+      'SystemExit: 3'
+    ])
+  })
+})

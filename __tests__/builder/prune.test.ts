@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest'
+import type { InstalledDistribution } from '../../src/builder/pip.js'
+import { halfSetWarnings, isSlimmable, packagesToExclude, prune } from '../../src/builder/prune.js'
+
+function dist(
+  name: string,
+  requested: boolean,
+  requiresDist: string[] = []
+): InstalledDistribution {
+  return { name, version: '1.0', requested, requiresDist, url: '' }
+}
+
+const sdk = [
+  dist('boto3', false, ['botocore>=1.35', 's3transfer<0.11', 'jmespath']),
+  dist('botocore', false, ['jmespath', 'python-dateutil', 'urllib3']),
+  dist('s3transfer', false, ['botocore']),
+  dist('jmespath', false),
+  dist('python-dateutil', false, ['six>=1.5']),
+  dist('six', false),
+  dist('urllib3', false)
+]
+
+describe('which packages leave the layer', () => {
+  it('drops the whole SDK when a requested package pulls it in', () => {
+    const excluded = packagesToExclude([dist('awshelper', true, ['boto3']), ...sdk], [])
+    expect([...excluded.keys()].sort()).toEqual([
+      'boto3',
+      'botocore',
+      'jmespath',
+      'python-dateutil',
+      's3transfer',
+      'six',
+      'urllib3'
+    ])
+  })
+
+  it('keeps an SDK dependency that a kept package needs (requests keeps urllib3)', () => {
+    const excluded = packagesToExclude(
+      [dist('awshelper', true, ['boto3']), dist('requests', true, ['urllib3<3']), ...sdk],
+      []
+    )
+    expect(excluded.has('urllib3')).toBe(false)
+    expect(excluded.has('botocore')).toBe(true)
+  })
+
+  it('keeps the whole set when boto3 is requested', () => {
+    const installed = sdk.map(d => (d.name === 'boto3' ? { ...d, requested: true } : d))
+    expect(packagesToExclude(installed, []).size).toBe(0)
+  })
+
+  it('always drops what exclude names, requested or not', () => {
+    expect([...packagesToExclude([dist('numpy', true)], ['numpy']).keys()]).toEqual(['numpy'])
+  })
+
+  it('ignores requirements behind an extra', () => {
+    const excluded = packagesToExclude(
+      [dist('tool', true, ['urllib3; extra == "http"']), ...sdk.filter(d => d.name === 'urllib3')],
+      []
+    )
+    expect(excluded.has('urllib3')).toBe(true)
+  })
+})
+
+describe('half sets', () => {
+  it('warns when botocore is in the layer without boto3', () => {
+    const warnings = halfSetWarnings([
+      { name: 'botocore', version: '1.35.0', requested: true, files: [], bytes: 0 }
+    ])
+    expect(warnings[0]).toMatch(/^the layer has botocore 1.35.0 but not boto3, s3transfer/)
+  })
+
+  it('says nothing for a whole set or none', () => {
+    expect(halfSetWarnings([])).toEqual([])
+  })
+})
+
+describe('slimming', () => {
+  it.each([
+    ['pkg/__pycache__/mod.cpython-312.pyc', true],
+    ['pkg/tests/test_x.py', true],
+    ['pkg/sub/tests/data.txt', true],
+    ['django/test/signals.py', false],
+    ['pkg/mod.pyi', true],
+    ['pkg/_ext.c', true],
+    ['bin/console-script', true],
+    ['tests/__init__.py', false],
+    ['pkg/testing/utils.py', false],
+    ['pkg-1.0.dist-info/RECORD', false],
+    ['numpy.libs/libopenblas.so', false],
+    ['pkg/_ext.cpython-312-x86_64-linux-gnu.so', false]
+  ])('%s is slimmable: %s', (file, expected) => {
+    expect(isSlimmable(file)).toBe(expected)
+  })
+})
+
+describe('slimming a real site folder', () => {
+  async function site(files: Record<string, string>) {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs')
+    const path = await import('node:path')
+    const os = await import('node:os')
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slim-'))
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+      writeFileSync(path.join(dir, file), text)
+    }
+    const pkg = {
+      name: 'pkg',
+      version: '1.0',
+      requested: true,
+      files: Object.keys(files),
+      bytes: 0
+    }
+    return { dir, pkg }
+  }
+
+  it('keeps a tests folder the package imports at run time (astropy does)', async () => {
+    const { dir, pkg } = await site({
+      'pkg/__init__.py': 'from .tests.runner import TestRunner\n',
+      'pkg/tests/runner.py': 'class TestRunner: pass\n'
+    })
+    const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
+    expect(result.packages[0].files).toContain('pkg/tests/runner.py')
+  })
+
+  it('drops a tests folder nothing imports', async () => {
+    const { dir, pkg } = await site({
+      'pkg/__init__.py': 'import os\n',
+      'pkg/tests/test_it.py': 'def test(): pass\n'
+    })
+    const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
+    expect(result.packages[0].files).toEqual(['pkg/__init__.py'])
+    expect(result.slimmed.files).toBe(1)
+  })
+})

@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process'
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { isStrippable, stripSharedObjects, stripTool } from '../../src/builder/strip.js'
+import type { LayerPackage } from '../../src/builder/site.js'
+
+const SOURCE =
+  'int answer(void) { return 42; }\nstatic int unused_helper(int x) { return x * 2; }\nint twice(int x) { return unused_helper(x); }\n'
+
+/** A site dir holding a debug-built shared object in a package and a copy in its `.libs`. */
+function layerWithDebugObject(compiler: string): { siteDir: string; pkg: LayerPackage } {
+  const siteDir = mkdtempSync(path.join(os.tmpdir(), 'strip-'))
+  mkdirSync(path.join(siteDir, 'pkg'))
+  mkdirSync(path.join(siteDir, 'pkg.libs'))
+  writeFileSync(path.join(siteDir, 'ext.c'), SOURCE)
+  execFileSync(compiler, [
+    '-g',
+    '-shared',
+    '-fPIC',
+    '-o',
+    path.join(siteDir, 'pkg/_ext.so'),
+    path.join(siteDir, 'ext.c')
+  ])
+  copyFileSync(path.join(siteDir, 'pkg/_ext.so'), path.join(siteDir, 'pkg.libs/libbundled.so.1'))
+  const files = ['pkg/_ext.so', 'pkg.libs/libbundled.so.1']
+  const bytes = files.reduce((sum, file) => sum + statSync(path.join(siteDir, file)).size, 0)
+  return { siteDir, pkg: { name: 'pkg', version: '1.0', requested: true, files, bytes } }
+}
+
+function sectionNames(file: string, readelf = 'readelf'): string {
+  return execFileSync(readelf, ['-S', '-W', file], { encoding: 'utf8' })
+}
+
+describe('strip', () => {
+  it.each([
+    ['x86_64', 'gcc'],
+    ['arm64', 'aarch64-linux-gnu-gcc']
+  ] as const)(
+    'removes debug info from %s shared objects and leaves *.libs alone',
+    async (architecture, compiler) => {
+      const { siteDir, pkg } = layerWithDebugObject(compiler)
+      const bundled = readFileSync(path.join(siteDir, 'pkg.libs/libbundled.so.1'))
+      expect(sectionNames(path.join(siteDir, 'pkg/_ext.so'))).toContain('.debug_info')
+
+      const result = await stripSharedObjects(siteDir, [pkg], architecture)
+
+      expect(result.warning).toBeUndefined()
+      expect(result.stripped).toBe(1)
+      expect(sectionNames(path.join(siteDir, 'pkg/_ext.so'))).not.toContain('.debug_info')
+      expect(readFileSync(path.join(siteDir, 'pkg.libs/libbundled.so.1')).equals(bundled)).toBe(
+        true
+      )
+      const after = statSync(path.join(siteDir, 'pkg/_ext.so')).size + bundled.length
+      expect(result.packages[0].bytes).toBe(after)
+      expect(result.savedBytes).toBe(pkg.bytes - after)
+    }
+  )
+
+  it('uses the target machine binutils on a foreign host', () => {
+    expect(stripTool('arm64', 'x86_64')).toBe('aarch64-linux-gnu-strip')
+    expect(stripTool('x86_64', 'x86_64')).toBe('strip')
+    expect(stripTool('x86_64', 'aarch64')).toBe('x86_64-linux-gnu-strip')
+  })
+
+  it('only touches shared objects outside bundled-library folders', () => {
+    expect(isStrippable('numpy/_core/_multiarray_umath.cpython-312-x86_64-linux-gnu.so')).toBe(true)
+    expect(isStrippable('pkg/libfoo.so.1.2')).toBe(true)
+    expect(isStrippable('numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so')).toBe(false)
+    expect(isStrippable('pkg/module.py')).toBe(false)
+  })
+})

@@ -1,0 +1,393 @@
+// The bundled action (dist/index.js) run the way the runner runs it, on Node 24, with real
+// pip against a loopback PEP 503 index of wheels this test world builds. publish: false
+// throughout: this file is about the layer zip, not AWS.
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync, symlinkSync } from 'node:fs'
+import net from 'node:net'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { annotationLocations, failure, runAction, type ActionRun } from '../support/action.js'
+import { catalog, filesOf, hashOf } from '../support/catalog.js'
+import { startIndex, type PackageIndex } from '../support/index-server.js'
+import { startResultsService } from '../support/results-service.js'
+
+let index: PackageIndex
+
+beforeAll(async () => {
+  index = await startIndex(catalog())
+})
+afterAll(async () => {
+  await index?.close()
+})
+
+/** Builds a layer from the given requirements lines, in a fresh project folder. */
+async function build(
+  requirements: string,
+  inputs: Record<string, string> = {},
+  env: Record<string, string | undefined> = {}
+): Promise<ActionRun & { project: string }> {
+  const project = await mkdtemp(path.join(os.tmpdir(), 'project-'))
+  await writeFile(path.join(project, 'requirements.txt'), requirements)
+  const run = await runAction(
+    { publish: 'false', 'index-url': index.url, runtime: 'python3.12', ...inputs },
+    { cwd: project, env }
+  )
+  return { ...run, project }
+}
+
+/** name → mode of each entry of a zip, read with Python's zipfile (an independent reader). */
+function zipEntries(zipPath: string): Record<string, number> {
+  const script =
+    'import json, sys, zipfile\n' +
+    'z = zipfile.ZipFile(sys.argv[1])\n' +
+    'print(json.dumps({i.filename: i.external_attr >> 16 for i in z.infolist()}))'
+  return JSON.parse(execFileSync('python3', ['-c', script, zipPath], { encoding: 'utf8' }))
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise(resolve => server.close(resolve))
+  return port
+}
+
+function packagesOf(run: ActionRun): Array<{ name: string; version: string; bytes: number }> {
+  return JSON.parse(run.outputs.packages)
+}
+
+describe('a layer for the target, not for the runner', () => {
+  it('builds python3.12 x86_64 with newest fitting wheels, everything under python/', async () => {
+    const run = await build('greeter[fast]\n')
+    expect(run.exitCode, run.stdout).toBe(0)
+    const names = packagesOf(run).map(p => `${p.name} ${p.version}`)
+    expect(names.sort()).toEqual(['fastmath 2.1.0', 'greeter 1.0.0', 'tinyjson 1.1.0'])
+    const entries = zipEntries(run.outputs['zip-path'])
+    expect(Object.keys(entries).every(name => name.startsWith('python/'))).toBe(true)
+    expect(entries).toHaveProperty(['python/fastmath/_core.abi3.so'])
+    expect(entries).toHaveProperty(['python/greeter-1.0.0.dist-info/METADATA'])
+    // the runner's Python never compiled anything for the layer
+    expect(Object.keys(entries).some(name => name.endsWith('.pyc'))).toBe(false)
+    // a marker for another platform kept pywin32stub out
+    expect(Object.keys(entries).some(name => name.includes('pywin32stub'))).toBe(false)
+  })
+
+  it('gives an Amazon Linux 2 runtime on arm64 only wheels its glibc 2.26 can load', async () => {
+    const run = await build('fastmath\n', { runtime: 'python3.11', architecture: 'arm64' })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(packagesOf(run).map(p => `${p.name} ${p.version}`)).toEqual(['fastmath 2.0.0'])
+    const so = execFileSync('unzip', [
+      '-p',
+      run.outputs['zip-path'],
+      'python/fastmath/_core.abi3.so'
+    ])
+    expect(so.readUInt16LE(18)).toBe(183) // EM_AARCH64
+    expect(run.summary).toContain('manylinux_2_26_aarch64')
+    expect(run.summary).not.toContain('manylinux_2_27_aarch64')
+  })
+
+  it('picks the CPython-specific wheel of the runtime (cp313 on python3.13)', async () => {
+    const run = await build('speedups\n', { runtime: 'python3.13' })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(Object.keys(zipEntries(run.outputs['zip-path']))).toContain(
+      'python/speedups/_speedups.cpython-313-x86_64-linux-gnu.so'
+    )
+  })
+
+  it('evaluates dependency markers for the target, not for the runner', async () => {
+    const arm = await build('machinedeps\n', { architecture: 'arm64', runtime: 'python3.12' })
+    expect(arm.exitCode, arm.stdout).toBe(0)
+    expect(
+      packagesOf(arm)
+        .map(p => p.name)
+        .sort()
+    ).toEqual(['armonly', 'machinedeps'])
+    const old = await build('machinedeps\n', { architecture: 'x86_64', runtime: 'python3.11' })
+    expect(
+      packagesOf(old)
+        .map(p => p.name)
+        .sort()
+    ).toEqual(['machinedeps', 'oldpy', 'x86only'])
+  })
+
+  it('reports outputs that match the zip: CodeSha256 as base64, sizes, packages', async () => {
+    const run = await build('tinyjson==1.0.0\n')
+    expect(run.exitCode, run.stdout).toBe(0)
+    const bytes = readFileSync(run.outputs['zip-path'])
+    expect(run.outputs['code-sha256']).toBe(createHash('sha256').update(bytes).digest('base64'))
+    expect(Number(run.outputs['zip-size'])).toBe(bytes.length)
+    expect(Number(run.outputs['unzipped-size'])).toBeGreaterThan(0)
+    expect(packagesOf(run)).toEqual([
+      { name: 'tinyjson', version: '1.0.0', bytes: expect.any(Number) }
+    ])
+    expect(run.summary).toContain('| tinyjson | 1.0.0 |')
+    expect(run.summary).toContain('Verification:** passed')
+  })
+
+  it('runs outside GitHub Actions too, printing the summary to the log', async () => {
+    const run = await build('tinyjson==1.0.0\n', {}, { GITHUB_STEP_SUMMARY: undefined })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(run.stdout).toContain('| tinyjson | 1.0.0 |')
+  })
+
+  it('rebuilds byte for byte: same inputs, same CodeSha256', async () => {
+    const first = await build('greeter[fast]\nhasscripts\n')
+    const second = await build('greeter[fast]\nhasscripts\n')
+    expect(first.exitCode).toBe(0)
+    expect(second.outputs['code-sha256']).toBe(first.outputs['code-sha256'])
+    expect(
+      readFileSync(second.outputs['zip-path']).equals(readFileSync(first.outputs['zip-path']))
+    ).toBe(true)
+    const changed = await build('greeter[fast]\nhasscripts\ntinyjson==1.0.0\n')
+    expect(changed.outputs['code-sha256']).not.toBe(first.outputs['code-sha256'])
+  })
+
+  it.each(['true', 'false'])(
+    "gives the same CodeSha256 whatever the path of the runner's Python (slim: %s)",
+    async slim => {
+      const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+        encoding: 'utf8'
+      }).trim()
+      const elsewhere = path.join(await mkdtemp(path.join(os.tmpdir(), 'other-python-')), 'python3')
+      symlinkSync(real, elsewhere)
+      const first = await build('hasscripts\n', { slim, python: real })
+      const second = await build('hasscripts\n', { slim, python: elsewhere })
+      expect(first.exitCode, first.stdout).toBe(0)
+      expect(second.outputs['code-sha256']).toBe(first.outputs['code-sha256'])
+    }
+  )
+
+  it('stores world-readable files and keeps the execute bit', async () => {
+    const run = await build('hasscripts\n', { slim: 'false' })
+    const entries = zipEntries(run.outputs['zip-path'])
+    expect(entries['python/hasscripts/core.py'] & 0o777).toBe(0o644)
+    expect(entries['python/hasscripts/bin/hs-helper'] & 0o777).toBe(0o755)
+  })
+
+  it('slims what never loads at run time and keeps dist-info', async () => {
+    const run = await build('hasscripts\n')
+    expect(run.exitCode, run.stdout).toBe(0)
+    const names = Object.keys(zipEntries(run.outputs['zip-path']))
+    expect(names).toContain('python/hasscripts/core.py')
+    expect(names).toContain('python/hasscripts-1.0.0.dist-info/METADATA')
+    expect(names).not.toContain('python/hasscripts/core.pyi')
+    expect(names).not.toContain('python/hasscripts/_speedups.c')
+    expect(names.some(name => name.includes('/tests/'))).toBe(false)
+  })
+})
+
+describe('verification catches what would not load', () => {
+  it('fails on a shared object needing a newer glibc than the runtime has', async () => {
+    const run = await build('newglibc\n')
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toContain(
+      'newglibc 1.0.0: newglibc/_native.abi3.so needs GLIBC_2.35; python3.12 (Amazon Linux 2023) has 2.34'
+    )
+    expect(annotationLocations(run.stdout, 'error')[0]).toBe('file=requirements.txt,line=1')
+  })
+
+  it('only warns about it with verify: warn', async () => {
+    const run = await build('newglibc\n', { verify: 'warn' })
+    expect(run.exitCode).toBe(0)
+    expect(run.warnings.join('\n')).toContain('needs GLIBC_2.35')
+  })
+
+  it('fails on a shared object for the other architecture', async () => {
+    const run = await build('wrongarch\n', { architecture: 'arm64' })
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toContain('wrongarch 1.0.0: wrongarch/_native.abi3.so is built for x86_64')
+  })
+
+  it('fails on an extension module built for another CPython', async () => {
+    const run = await build('wrongabi\n')
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toContain(
+      'wrongabi 1.0.0: wrongabi/_ext.cpython-311-x86_64-linux-gnu.so is built for CPython 3.11; python3.12 runs CPython 3.12'
+    )
+  })
+})
+
+describe('packages with only an sdist', () => {
+  it('builds a pure one on the runner and includes it', async () => {
+    const run = await build('onlysdist==0.5.0\ntinyjson\n')
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(
+      packagesOf(run)
+        .map(p => p.name)
+        .sort()
+    ).toEqual(['onlysdist', 'tinyjson'])
+    expect(run.summary).toContain('built from sdist')
+  })
+
+  it('refuses a native one, naming package, runtime, architecture and what to do', async () => {
+    const run = await build('tinyjson\nnativesdist\n', { architecture: 'arm64' })
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      'nativesdist 0.1.0 has no wheel for python3.12 on arm64 (manylinux up to glibc 2.34), only an sdist with native code, which cannot be built for Lambda on this runner; pin a version that publishes manylinux wheels for cp312 aarch64, or build it in an Amazon Linux container'
+    )
+    expect(annotationLocations(run.stdout, 'error')[0]).toBe('file=requirements.txt,line=2')
+  })
+})
+
+describe('the runtime SDK', () => {
+  it('is left out when only pulled in transitively', async () => {
+    const run = await build('awshelper\n')
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(packagesOf(run).map(p => p.name)).toEqual(['awshelper'])
+    expect(run.summary).toContain('boto3 1.35.0: the runtime ships it')
+  })
+
+  it('stays when named in the requirements file', async () => {
+    const run = await build('boto3==1.35.0\n')
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(
+      packagesOf(run)
+        .map(p => p.name)
+        .sort()
+    ).toEqual(['boto3', 'botocore', 'jmespath', 'python-dateutil', 's3transfer', 'six', 'urllib3'])
+  })
+
+  it('warns about half a set: botocore without boto3', async () => {
+    const run = await build('needsbotocore\nbotocore\n')
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(run.warnings.join('\n')).toContain(
+      'the layer has botocore 1.35.0 but not boto3, s3transfer'
+    )
+  })
+
+  it('leaves out what exclude names', async () => {
+    const run = await build('greeter\n', { exclude: 'TinyJSON' })
+    expect(packagesOf(run).map(p => p.name)).toEqual(['greeter'])
+  })
+})
+
+describe('hash-checking mode', () => {
+  it('installs when every hash matches', async () => {
+    const wheel = filesOf('tinyjson').find(d => d.filename.startsWith('tinyjson-1.0.0'))!
+    const run = await build(`tinyjson==1.0.0 --hash=sha256:${hashOf(wheel.filename)}\n`)
+    expect(run.exitCode, run.stdout).toBe(0)
+  })
+
+  it('refuses a file whose hash does not match', async () => {
+    const run = await build(`tinyjson==1.0.0 --hash=sha256:${'0'.repeat(64)}\n`)
+    expect(run.exitCode).toBe(1)
+    const wheel = 'tinyjson-1.0.0-py3-none-any.whl'
+    expect(failure(run)).toBe(
+      `requirements: requirements.txt line 1: the index serves ${wheel} with sha256:${hashOf(wheel)}, a hash the file does not have for tinyjson 1.0.0; update its --hash if it was re-published on purpose, otherwise check the index`
+    )
+    expect(annotationLocations(run.stdout, 'error')[0]).toBe('file=requirements.txt,line=1')
+  })
+})
+
+describe('the layer zip as a workflow artifact', () => {
+  it('uploads the zip itself, not a zip inside a zip, and outputs its id and URL', async () => {
+    const service = await startResultsService()
+    try {
+      const run = await build(
+        'tinyjson==1.0.0\n',
+        {
+          'upload-artifact': 'true',
+          'artifact-name': 'deps-layer',
+          'artifact-retention-days': '3'
+        },
+        {
+          ...service.env,
+          GITHUB_SERVER_URL: 'https://github.com',
+          GITHUB_REPOSITORY: 'octo/app',
+          GITHUB_RUN_ID: '42',
+          GITHUB_RETENTION_DAYS: '90'
+        }
+      )
+      expect(run.exitCode, run.stdout).toBe(0)
+      const [artifact] = [...service.artifacts.values()]
+      expect(artifact.bytes?.equals(readFileSync(run.outputs['zip-path']))).toBe(true)
+      expect(service.createRequests[0].name).toBe('deps-layer.zip')
+      expect(run.outputs['artifact-url']).toBe(
+        `https://github.com/octo/app/actions/runs/42/artifacts/${run.outputs['artifact-id']}`
+      )
+    } finally {
+      await service.close()
+    }
+  })
+
+  it('only warns outside GitHub Actions', async () => {
+    const run = await build('tinyjson==1.0.0\n', { 'upload-artifact': 'true' })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(run.warnings.join('\n')).toContain('upload-artifact: not running in GitHub Actions')
+  })
+})
+
+describe('bad input: one line naming the input, before any pip run', () => {
+  it('a requirements file that does not exist', async () => {
+    const run = await build('', { requirements: 'nope/requirements.txt' })
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toMatch(/^requirements: .*nope\/requirements.txt does not exist/)
+  })
+
+  it('an unknown runtime', async () => {
+    const run = await build('tinyjson\n', { runtime: 'python3.8' })
+    expect(failure(run)).toMatch(
+      /^runtime: "python3.8" is not a Lambda Python runtime; use one of python3.14, python3.13, python3.12, python3.11(, python3.10)?$/
+    )
+  })
+
+  it('a deprecated runtime, with its dates', async () => {
+    const run = await build('tinyjson\n', { runtime: 'python3.9' })
+    expect(failure(run)).toMatch(
+      /^runtime: python3.9 is deprecated on Lambda \(deprecated 2025-12-15, function create blocked 2026-02-03, update blocked 2026-03-09\); use one of python3.14, /
+    )
+  })
+
+  it('an architecture Lambda does not have', async () => {
+    const run = await build('tinyjson\n', { architecture: 'aarch64' })
+    expect(failure(run)).toBe('architecture: "aarch64" is not accepted; use one of x86_64, arm64')
+  })
+
+  it('an editable requirement', async () => {
+    const run = await build('tinyjson\n-e ./mypkg\n')
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toMatch(/requirements\.txt line 2: "-e \.\/mypkg"/)
+  })
+
+  it('an index that cannot be reached', async () => {
+    const port = await closedPort()
+    const run = await build('tinyjson\n', { 'index-url': `http://127.0.0.1:${port}/simple/` })
+    expect(failure(run)).toBe(
+      `index-url: cannot reach http://127.0.0.1:${port}/simple/ (ECONNREFUSED); check the URL and the runner's network`
+    )
+  })
+
+  it('a requirement that does not exist, annotated at its line', async () => {
+    const run = await build('tinyjson\nno-such-package==1.0\n')
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      'no-such-package==1.0: no version on the index has a wheel for python3.12 on x86_64 (manylinux up to glibc 2.34) (or an sdist of pure Python); check the name and version, or whether the project publishes manylinux wheels for cp312 x86_64'
+    )
+    expect(annotationLocations(run.stdout, 'error')[0]).toBe('file=requirements.txt,line=2')
+  })
+
+  it('publish: true without a layer name', async () => {
+    const run = await build('tinyjson\n', { publish: 'true' })
+    expect(failure(run)).toBe(
+      'layer-name: required when publish is true (a name of letters, digits, - and _, or a layer ARN); or set publish: false to only build'
+    )
+  })
+
+  it('pip-args that would build for the runner', async () => {
+    const run = await build('tinyjson\n', { 'pip-args': '--platform linux_x86_64' })
+    expect(failure(run)).toBe(
+      'pip-args: --platform is set by the action from runtime and architecture and cannot be overridden; remove it'
+    )
+  })
+
+  it('refuses before doing any work: no pip run, no build folder, no outputs', async () => {
+    const run = await build('tinyjson\n', { runtime: 'python3.8' })
+    expect(run.outputs).toEqual({})
+    expect(readdirSync(run.runnerTemp).filter(name => name.startsWith('lambda-layer-'))).toEqual([])
+    expect(run.stdout).not.toContain('pip install')
+  })
+})

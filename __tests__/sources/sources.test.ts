@@ -1,0 +1,670 @@
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs/promises'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import * as core from '@actions/core'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { type Architecture, findRuntime } from '../../src/facts.js'
+import { type DependencySource, readDependencySource } from '../../src/sources/index.js'
+
+vi.mock('@actions/core', () => ({ warning: vi.fn(), info: vi.fn(), debug: vi.fn() }))
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/sources/', import.meta.url))
+const run = promisify(execFile)
+
+let work: string
+beforeEach(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'sources-test-'))
+  vi.mocked(core.warning).mockClear()
+})
+afterEach(async () => {
+  await fs.rm(work, { recursive: true, force: true })
+})
+
+interface ReadOptions {
+  runtime?: string
+  architecture?: Architecture
+  extras?: string[]
+  groups?: string[]
+  cwd?: string
+}
+
+function read(input: string, options: ReadOptions = {}): Promise<DependencySource> {
+  const runtime = findRuntime(options.runtime ?? 'python3.12')
+  if (!runtime) throw new Error(`no runtime ${options.runtime}`)
+  return readDependencySource(input, {
+    target: { runtime, architecture: options.architecture ?? 'x86_64' },
+    extras: options.extras ?? [],
+    groups: options.groups ?? [],
+    workDir: path.join(work, 'out'),
+    cwd: options.cwd ?? FIXTURES
+  })
+}
+
+/** The requirement lines pip will see (comments and blank lines dropped). */
+async function pipLines(source: DependencySource): Promise<string[]> {
+  const text = await fs.readFile(source.requirementsFile, 'utf8')
+  return text.split('\n').filter(l => l.trim() && !l.trim().startsWith('#'))
+}
+
+/** `name==version` of every generated pin. */
+async function pins(source: DependencySource): Promise<string[]> {
+  return (await pipLines(source)).map(l => l.split(' ')[0])
+}
+
+/** Writes a file under the test's temporary directory and returns its path. */
+async function write(relative: string, text: string): Promise<string> {
+  const file = path.join(work, relative)
+  await fs.mkdir(path.dirname(file), { recursive: true })
+  await fs.writeFile(file, text)
+  return file
+}
+
+async function fixture(relative: string): Promise<string> {
+  return fs.readFile(path.join(FIXTURES, relative), 'utf8')
+}
+
+describe('requirements files', () => {
+  it('hands pip the user’s own file when no line has a marker, in hash-checking mode when it has --hash', async () => {
+    const source = await read('requirements/hashed.txt')
+    expect(source.kind).toBe('requirements')
+    expect(source.requirementsFile).toBe(path.join(FIXTURES, 'requirements/hashed.txt'))
+    expect(source.hashed).toBe(true)
+    expect(source.directNames).toEqual(['certifi', 'idna'])
+    expect(source.origin('IDNA')).toEqual({ file: source.file, line: 6 })
+  })
+
+  it('evaluates markers for Lambda on arm64, not for the runner: aarch64 in; win32, macOS arm64 and old Python out', async () => {
+    const source = await read('requirements/requirements.txt', { architecture: 'arm64' })
+    expect(source.hashed).toBe(false)
+    expect(source.directNames).toEqual([
+      'certifi',
+      'greenlet',
+      'orjson',
+      'pydantic',
+      'pyyaml',
+      'requests'
+    ])
+    const lines = await pipLines(source)
+    expect(lines).toContain('greenlet==3.1.1')
+    expect(lines).toContain('orjson==3.10.12')
+    expect(lines.join('\n')).not.toMatch(/colorama|tomli|uvloop|;/)
+  })
+
+  it('leaves the aarch64-only requirement out of an x86_64 build', async () => {
+    const source = await read('requirements/requirements.txt', { architecture: 'x86_64' })
+    expect(source.directNames).not.toContain('greenlet')
+    expect((await pipLines(source)).join('\n')).not.toContain('greenlet')
+  })
+
+  it('keeps every line at its number in the Lambda copy, so pip’s "line N" still points at the user’s line', async () => {
+    const source = await read('requirements/requirements.txt', { architecture: 'arm64' })
+    const original = (await fixture('requirements/requirements.txt')).split('\n')
+    const copy = (await fs.readFile(source.requirementsFile, 'utf8')).split('\n')
+    expect(copy).toHaveLength(original.length)
+    const pydantic = original.findIndex(l => l.startsWith('pydantic'))
+    expect(copy[pydantic]).toBe('pydantic==2.9.2')
+    expect(source.origin('greenlet')?.line).toBe(
+      original.findIndex(l => l.startsWith('greenlet')) + 1
+    )
+  })
+
+  it('follows -r and -c relative to the including file and passes --index-url through', async () => {
+    const source = await read('requirements/requirements.txt', { architecture: 'arm64' })
+    expect(source.origin('pyyaml')).toEqual({
+      file: path.join(FIXTURES, 'requirements/base.txt'),
+      line: 3
+    })
+    expect(source.origin('urllib3')).toEqual({
+      file: path.join(FIXTURES, 'requirements/constraints.txt'),
+      line: 1
+    })
+    const lines = await pipLines(source)
+    expect(lines).toContain('--index-url https://pypi.org/simple')
+    const include = lines.find(l => l.startsWith('-r '))?.slice(3) ?? ''
+    expect(await fs.readFile(include, 'utf8')).toContain('PyYAML==6.0.2')
+  })
+
+  it.each([
+    ['-e ./mypkg', 'is an editable requirement'],
+    ['--editable=../shared', 'is an editable requirement'],
+    ['./libs/shared', 'is a local path'],
+    ['/opt/src/shared', 'is a local path'],
+    ['../shared[extra]', 'is a local path'],
+    ['dist/mylib-1.0-py3-none-any.whl', 'is a local path'],
+    ['mylib-1.0.tar.gz', 'is a local path'],
+    ['file:///tmp/mylib-1.0-py3-none-any.whl', 'is a local file URL'],
+    ['mylib @ file:///tmp/mylib', 'is a local file URL'],
+    ['git+https://github.com/acme/mylib@v1.2#egg=mylib', 'is a version-control URL'],
+    ['mylib @ git+https://github.com/acme/mylib@v1.2', 'is a version-control URL']
+  ])('refuses "%s" naming the file and line', async (line, why) => {
+    await write('requirements.txt', `# app\nrequests==2.32.3\n${line}\n`)
+    await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
+      `requirements: requirements.txt line 3: "${line}" ${why}; it cannot be`
+    )
+  })
+
+  it('names the included file when the refused line is in a -r include', async () => {
+    await write('requirements.txt', 'requests==2.32.3\n-r more.txt\n')
+    await write('more.txt', '# local code\n-e .\n')
+    await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
+      'requirements: more.txt line 2: "-e ." is an editable requirement'
+    )
+  })
+
+  it('refuses an include that does not exist, naming the line', async () => {
+    await write('requirements.txt', 'requests==2.32.3\n-r missing.txt\n')
+    await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
+      'requirements: requirements.txt line 2: included file "missing.txt" does not exist'
+    )
+  })
+
+  it('accepts a remote wheel URL and knows its package name', async () => {
+    await write(
+      'requirements.txt',
+      'https://files.example.com/wheels/shared_utils-1.2.0-py3-none-any.whl\n'
+    )
+    const source = await read('requirements.txt', { cwd: work })
+    expect(source.directNames).toEqual(['shared-utils'])
+  })
+
+  it('gives the same identity when lines are reordered or comments change, another when a pin moves', async () => {
+    const base =
+      'requests==2.32.3  # http\npydantic==2.9.2\ncolorama==0.4.6; sys_platform == "win32"\n'
+    await write('a/requirements.txt', base)
+    await write(
+      'b/requirements.txt',
+      '# reordered\npydantic==2.9.2   # models\n\nrequests==2.32.3\ncolorama==0.4.5; sys_platform == "win32"\n'
+    )
+    await write('c/requirements.txt', base.replace('2.9.2', '2.10.0'))
+    const [a, b, c] = await Promise.all(
+      ['a', 'b', 'c'].map(d => read(`${d}/requirements.txt`, { cwd: work }))
+    )
+    expect(b.identity).toBe(a.identity)
+    expect(c.identity).not.toBe(a.identity)
+    expect(a.identity).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('refuses extras and groups, which a requirements file cannot have', async () => {
+    await expect(read('requirements/hashed.txt', { extras: ['fast'] })).rejects.toThrow(
+      'extras: requirements/hashed.txt is a requirements file, which has no extras'
+    )
+    await expect(read('requirements/hashed.txt', { groups: ['dev'] })).rejects.toThrow(
+      'groups: requirements/hashed.txt is a requirements file, which has no dependency groups'
+    )
+  })
+})
+
+describe('pyproject.toml', () => {
+  it('reads [project].dependencies with markers evaluated for Lambda, without hashes', async () => {
+    const source = await read('pyproject/pyproject.toml', { architecture: 'arm64' })
+    expect(source.kind).toBe('pyproject')
+    expect(source.hashed).toBe(false)
+    expect(await pipLines(source)).toEqual([
+      'greenlet>=3',
+      'pydantic>=2.7',
+      'requests[socks]<3,>=2.31'
+    ])
+    const x86 = await read('pyproject/pyproject.toml', { architecture: 'x86_64' })
+    expect(await pipLines(x86)).toEqual(['pydantic>=2.7', 'requests[socks]<3,>=2.31'])
+  })
+
+  it('adds the asked extras (following a self-reference) and groups (following include-group)', async () => {
+    const source = await read('pyproject/pyproject.toml', { extras: ['all'], groups: ['dev'] })
+    expect(source.directNames).toEqual([
+      'orjson',
+      'pydantic',
+      'pytest',
+      'pytest-cov',
+      'requests',
+      'ruff',
+      'ujson'
+    ])
+    expect(source.directNames).not.toContain('orders-api')
+  })
+
+  it('points each dependency at its line', async () => {
+    const source = await read('pyproject/pyproject.toml')
+    const text = (await fixture('pyproject/pyproject.toml')).split('\n')
+    expect(source.origin('pydantic')?.line).toBe(
+      text.findIndex(l => l.includes('"pydantic>=2.7"')) + 1
+    )
+  })
+
+  it('refuses an unknown extra or group, listing the ones there are', async () => {
+    await expect(read('pyproject/pyproject.toml', { extras: ['gpu'] })).rejects.toThrow(
+      'extras: pyproject/pyproject.toml has no extra "gpu" (available: all, fast)'
+    )
+    await expect(read('pyproject/pyproject.toml', { groups: ['docs'] })).rejects.toThrow(
+      'groups: pyproject/pyproject.toml has no dependency group "docs" (available: dev, test)'
+    )
+  })
+
+  it('refuses dynamic dependencies', async () => {
+    await write(
+      'pyproject.toml',
+      '[project]\nname = "x"\nversion = "1"\ndynamic = ["dependencies"]\n'
+    )
+    await expect(read('pyproject.toml', { cwd: work })).rejects.toThrow(
+      'requirements: pyproject.toml declares its dependencies dynamic'
+    )
+  })
+
+  it('refuses a local path dependency, naming its line', async () => {
+    await write(
+      'pyproject.toml',
+      '[project]\nname = "x"\nversion = "1"\ndependencies = [\n  "requests>=2",\n  "shared @ file:///src/shared",\n]\n'
+    )
+    await expect(read('pyproject.toml', { cwd: work })).rejects.toThrow(
+      'requirements: pyproject.toml line 6: "shared @ file:///src/shared" is a local file URL'
+    )
+  })
+
+  it('refuses a runtime outside requires-python', async () => {
+    await expect(read('pyproject/pyproject.toml', { runtime: 'python3.9' })).rejects.toThrow(
+      'requirements: pyproject/pyproject.toml (requires-python) is for Python ">=3.10", which excludes python3.9'
+    )
+  })
+})
+
+describe('uv.lock', () => {
+  it('pins the root project’s dependencies for Lambda x86_64 python3.12, with every listed hash', async () => {
+    const source = await read('uv/uv.lock')
+    expect(source.kind).toBe('uv.lock')
+    expect(source.hashed).toBe(true)
+    expect(await pins(source)).toEqual([
+      'certifi==2024.8.30',
+      'charset-normalizer==3.4.0',
+      'greenlet==3.1.1',
+      'idna==3.10',
+      'numpy==2.2.1',
+      'pysocks==1.7.1',
+      'requests==2.32.3',
+      'sqlalchemy==2.0.36',
+      'typing-extensions==4.12.2',
+      'urllib3==2.2.3'
+    ])
+    const numpy = (await pipLines(source)).find(l => l.startsWith('numpy'))
+    // one sdist and four wheels
+    expect(numpy?.match(/--hash=sha256:[0-9a-f]{64}/g)).toHaveLength(5)
+    expect(source.directNames).toEqual(['numpy', 'requests', 'sqlalchemy'])
+  })
+
+  it('adds asked extras and groups and drops what markers exclude on arm64 python3.13', async () => {
+    const source = await read('uv/uv.lock', {
+      runtime: 'python3.13',
+      architecture: 'arm64',
+      extras: ['fast'],
+      groups: ['dev']
+    })
+    const names = (await pins(source)).map(p => p.split('==')[0])
+    expect(names).toEqual(
+      expect.arrayContaining(['orjson', 'pytest', 'iniconfig', 'pluggy', 'packaging'])
+    )
+    // greenlet only below 3.13; colorama, exceptiongroup and tomli are for Windows or old Python;
+    // uvloop's marker is macOS's "arm64"; ruff is in the lint group that was not asked for
+    for (const absent of [
+      'greenlet',
+      'colorama',
+      'exceptiongroup',
+      'tomli',
+      'uvloop',
+      'ruff',
+      'orders-api'
+    ])
+      expect(names).not.toContain(absent)
+    expect(source.directNames).toEqual(['numpy', 'orjson', 'pytest', 'requests', 'sqlalchemy'])
+  })
+
+  it('points a package at its [[package]] entry', async () => {
+    const source = await read('uv/uv.lock')
+    expect(source.origin('certifi')).toEqual({ file: path.join(FIXTURES, 'uv/uv.lock'), line: 10 })
+  })
+
+  it('refuses an unknown extra or group, listing the ones the project has', async () => {
+    await expect(read('uv/uv.lock', { extras: ['gpu'] })).rejects.toThrow(
+      'extras: uv/uv.lock has no extra "gpu" (available: fast)'
+    )
+    await expect(read('uv/uv.lock', { groups: ['docs'] })).rejects.toThrow(
+      'groups: uv/uv.lock has no dependency group "docs" (available: dev, lint)'
+    )
+  })
+
+  it('refuses a path dependency of the project, naming it and its entry', async () => {
+    await expect(read('uv-path/uv.lock')).rejects.toThrow(
+      /^requirements: uv-path\/uv\.lock line \d+: shared-utils is a local project \(\.\.\/shared-utils\); it cannot be built for another platform/
+    )
+  })
+
+  it('gives the same identity for a reordered lock and another when a pin changes', async () => {
+    const text = await fixture('uv/uv.lock')
+    const [head, ...blocks] = text.split('\n[[package]]\n')
+    const reversed = [head, ...blocks.reverse()]
+      .join('\n[[package]]\n')
+      // and the project's own dependency list, which decides the order the graph is walked in
+      .replace(
+        /(source = \{ virtual = "\." \}\ndependencies = \[\n)([\s\S]*?)(\n\])/,
+        (_, open, list, close) => open + (list as string).split('\n').reverse().join('\n') + close
+      )
+    expect(reversed).not.toBe(text)
+    await write('reordered/uv.lock', '# re-locked\n' + reversed + '\n')
+    await write('bumped/uv.lock', text.replace('version = "2.32.3"', 'version = "2.32.4"'))
+    const original = await read('uv/uv.lock')
+    const reordered = await read('reordered/uv.lock', { cwd: work })
+    const bumped = await read('bumped/uv.lock', { cwd: work })
+    expect(reordered.identity).toBe(original.identity)
+    expect(bumped.identity).not.toBe(original.identity)
+  })
+
+  it('refuses a runtime outside the lock’s requires-python', async () => {
+    await expect(read('uv/uv.lock', { runtime: 'python3.9' })).rejects.toThrow(
+      'requirements: uv/uv.lock (requires-python) is for Python ">=3.10", which excludes python3.9'
+    )
+  })
+
+  it('falls back to plain pins with a warning when some packages have no hashes', async () => {
+    const text = await fixture('uv-path/uv.lock')
+    const withoutShared = text.slice(0, text.indexOf('[[package]]\nname = "shared-utils"'))
+    await write(
+      'uv.lock',
+      withoutShared.replace('    { name = "shared-utils" },\n', '    { name = "tzdata" },\n') +
+        '\n[[package]]\nname = "tzdata"\nversion = "2024.2"\nsource = { registry = "https://pypi.org/simple" }\n'
+    )
+    const source = await read('uv.lock', { cwd: work })
+    expect(source.hashed).toBe(false)
+    expect(await pipLines(source)).toEqual(['idna==3.10', 'tzdata==2024.2'])
+    expect(core.warning).toHaveBeenCalledWith(expect.stringContaining('no hashes for tzdata'))
+  })
+})
+
+describe('poetry.lock', () => {
+  it('Poetry 2: takes the main group with its locked markers for Lambda', async () => {
+    const source = await read('poetry/poetry.lock')
+    expect(source.kind).toBe('poetry.lock')
+    expect(source.hashed).toBe(true)
+    const names = (await pins(source)).map(p => p.split('==')[0])
+    expect(names).toEqual([
+      'annotated-types',
+      'certifi',
+      'charset-normalizer',
+      'click',
+      'greenlet',
+      'idna',
+      'pydantic',
+      'pydantic-core',
+      'requests',
+      'sqlalchemy',
+      'typing-extensions',
+      'urllib3'
+    ])
+    expect(source.directNames).toEqual(['click', 'pydantic', 'requests', 'sqlalchemy'])
+  })
+
+  it('Poetry 2: adds an asked extra and the dev group, still evaluating markers', async () => {
+    const source = await read('poetry/poetry.lock', {
+      runtime: 'python3.13',
+      architecture: 'arm64',
+      extras: ['fast'],
+      groups: ['dev']
+    })
+    const names = (await pins(source)).map(p => p.split('==')[0])
+    expect(names).toEqual(expect.arrayContaining(['orjson', 'pytest', 'pluggy', 'iniconfig']))
+    for (const absent of ['greenlet', 'colorama', 'exceptiongroup', 'tomli'])
+      expect(names).not.toContain(absent)
+  })
+
+  it('Poetry 1: walks the pyproject’s dependencies through the lock, with extras and Python-specific choices', async () => {
+    const source = await read('poetry1/poetry.lock', { extras: ['fast'] })
+    expect(await pins(source)).toEqual([
+      'certifi==2024.8.30',
+      'charset-normalizer==3.4.0',
+      'idna==3.10',
+      'numpy==2.1.3',
+      'orjson==3.10.12',
+      'pysocks==1.7.1',
+      'pyyaml==6.0.2',
+      'requests==2.32.3',
+      'urllib3==2.2.3'
+    ])
+    const older = await read('poetry1/poetry.lock', { runtime: 'python3.10', groups: ['dev'] })
+    const names = await pins(older)
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'numpy==1.26.4',
+        'tomli==2.2.1',
+        'pytest==8.3.4',
+        'exceptiongroup==1.2.2'
+      ])
+    )
+    expect(names.join(' ')).not.toMatch(/orjson|colorama/)
+  })
+
+  it('Poetry 1: needs the pyproject.toml next to the lock', async () => {
+    await write('poetry.lock', await fixture('poetry1/poetry.lock'))
+    await expect(read('poetry.lock', { cwd: work })).rejects.toThrow(
+      'requirements: poetry.lock (lock-version 2.0, Poetry 1) does not record which packages each group needs'
+    )
+  })
+
+  it.each([
+    ['directory', 'is a local project (../shared)'],
+    ['git', 'comes from git (../shared)']
+  ])('refuses a %s source, naming the package and its entry', async (type, why) => {
+    const lock = await fixture('poetry/poetry.lock')
+    const shared =
+      '[[package]]\nname = "shared"\nversion = "0.1.0"\ndescription = ""\noptional = false\npython-versions = ">=3.10"\ngroups = ["main"]\nfiles = []\n\n' +
+      `[package.source]\ntype = "${type}"\nurl = "../shared"\n\n`
+    await write('poetry.lock', lock.replace('[extras]', shared + '[extras]'))
+    await expect(read('poetry.lock', { cwd: work })).rejects.toThrow(
+      new RegExp(`^requirements: poetry\\.lock line \\d+: shared ${why.replace(/[().]/g, '\\$&')}`)
+    )
+  })
+
+  it('refuses an unknown group, listing the ones there are', async () => {
+    await expect(read('poetry/poetry.lock', { groups: ['docs'] })).rejects.toThrow(
+      'groups: poetry/poetry.lock has no dependency group "docs" (available: dev, main)'
+    )
+  })
+})
+
+describe('Pipfile.lock', () => {
+  it('takes the default section with markers evaluated for Lambda', async () => {
+    const source = await read('pipenv/Pipfile.lock', { architecture: 'arm64' })
+    expect(source.kind).toBe('Pipfile.lock')
+    expect(source.hashed).toBe(true)
+    const names = (await pins(source)).map(p => p.split('==')[0])
+    expect(names).toEqual([
+      'certifi',
+      'charset-normalizer',
+      'greenlet',
+      'idna',
+      'pysocks',
+      'requests',
+      'sqlalchemy',
+      'typing-extensions',
+      'urllib3'
+    ])
+    expect(source.directNames).toEqual(['requests', 'sqlalchemy'])
+    expect(source.origin('idna')?.line).toBeGreaterThan(1)
+  })
+
+  it('adds develop only when asked, and other Pipfile categories by name', async () => {
+    const dev = await read('pipenv/Pipfile.lock', { groups: ['dev', 'docs'] })
+    expect((await pins(dev)).map(p => p.split('==')[0])).toEqual(
+      expect.arrayContaining(['pytest', 'pluggy', 'mkdocs'])
+    )
+    await expect(read('pipenv/Pipfile.lock', { groups: ['lint'] })).rejects.toThrow(
+      'groups: pipenv/Pipfile.lock has no dependency group "lint" (available: default, dev, develop, docs)'
+    )
+  })
+
+  it.each([
+    [{ editable: true, path: './shared' }, 'is a local editable project (./shared)'],
+    [{ git: 'https://github.com/acme/shared.git', ref: 'abc123' }, 'comes from version control']
+  ])('refuses %j', async (entry, why) => {
+    const lock = JSON.parse(await fixture('pipenv/Pipfile.lock')) as Record<
+      string,
+      Record<string, unknown>
+    >
+    lock.default.shared = entry
+    await write('Pipfile.lock', JSON.stringify(lock, null, 4))
+    await expect(read('Pipfile.lock', { cwd: work })).rejects.toThrow(
+      `requirements: Pipfile.lock line`
+    )
+    await expect(read('Pipfile.lock', { cwd: work })).rejects.toThrow(`shared ${why}`)
+  })
+
+  it('names the file when a marker in it cannot be read', async () => {
+    const lock = JSON.parse(await fixture('pipenv/Pipfile.lock')) as Record<
+      string,
+      Record<string, { markers?: string }>
+    >
+    lock.default.idna.markers = "python_version >< '3.8'"
+    await write('Pipfile.lock', JSON.stringify(lock, null, 4))
+    await expect(read('Pipfile.lock', { cwd: work })).rejects.toThrow(
+      `requirements: Pipfile.lock: invalid environment marker "python_version >< '3.8'"`
+    )
+  })
+
+  it('refuses extras, which a Pipfile.lock does not have', async () => {
+    await expect(read('pipenv/Pipfile.lock', { extras: ['fast'] })).rejects.toThrow(
+      'extras: pipenv/Pipfile.lock is a Pipfile.lock file, which has no extras'
+    )
+  })
+})
+
+describe('the requirements input', () => {
+  it.each([
+    ['uv', 'uv.lock', 'uv.lock'],
+    ['poetry', 'poetry.lock', 'poetry.lock'],
+    ['pipenv', 'Pipfile.lock', 'Pipfile.lock'],
+    ['pyproject', 'pyproject', 'pyproject.toml']
+  ])('in directory %s uses the first file found: %s', async (directory, kind, file) => {
+    const source = await read(directory)
+    expect(source.kind).toBe(kind)
+    expect(source.file).toBe(path.join(FIXTURES, directory, file))
+    expect(source.chosenFrom).toBe(path.join(FIXTURES, directory))
+  })
+
+  it('in a directory with requirements.txt and pyproject.toml, prefers requirements.txt', async () => {
+    await write('app/requirements.txt', 'requests==2.32.3\n')
+    await write('app/pyproject.toml', '[project]\nname = "app"\nversion = "1"\n')
+    const source = await read('app', { cwd: work })
+    expect(source.kind).toBe('requirements')
+  })
+
+  it('says what it looked for in a directory without any of them', async () => {
+    await expect(read('empty-dir')).rejects.toThrow(
+      'requirements: empty-dir is a directory with none of uv.lock, poetry.lock, Pipfile.lock, requirements.txt, pyproject.toml'
+    )
+  })
+
+  it('names a missing file', async () => {
+    await expect(read('nope/requirements.txt')).rejects.toThrow(
+      'requirements: nope/requirements.txt does not exist'
+    )
+  })
+})
+
+describe('pip installs what the generated files say, for the target rather than the runner', () => {
+  const pipEnv = (): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = {}
+    for (const [key, value] of Object.entries(process.env))
+      if (!key.startsWith('PIP_')) env[key] = value
+    return {
+      ...env,
+      PIP_CONFIG_FILE: '/dev/null',
+      PIP_DISABLE_PIP_VERSION_CHECK: '1',
+      PIP_NO_INPUT: '1'
+    }
+  }
+
+  /** A minimal pure wheel; returns its sha256. */
+  async function buildWheel(directory: string, name: string): Promise<string> {
+    const script = `
+import base64, hashlib, sys, zipfile
+name, out = sys.argv[1], sys.argv[2]
+dist = f"{name}-1.0.dist-info"
+files = {
+    f"{name}/__init__.py": b"VALUE = 1\\n",
+    f"{dist}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n".encode(),
+    f"{dist}/WHEEL": b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+}
+record = "".join(
+    f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\\n"
+    for p, d in files.items()
+) + f"{dist}/RECORD,,\\n"
+with zipfile.ZipFile(out, "w") as z:
+    for p, d in files.items():
+        z.writestr(p, d)
+    z.writestr(f"{dist}/RECORD", record)
+`
+    const wheel = path.join(directory, `${name}-1.0-py3-none-any.whl`)
+    await fs.mkdir(directory, { recursive: true })
+    await run('python3', ['-c', script, name, wheel])
+    return createHash('sha256')
+      .update(await fs.readFile(wheel))
+      .digest('hex')
+  }
+
+  async function pipInstall(source: DependencySource, wheels: string): Promise<string[]> {
+    const target = path.join(work, 'site')
+    const args = ['-m', 'pip', 'install', '--no-index', '--find-links', wheels, '--target', target]
+    if (source.hashed) args.push('--require-hashes', '--no-deps')
+    await run('python3', [...args, '-r', source.requirementsFile], { env: pipEnv() })
+    return (await fs.readdir(target)).filter(f => !f.includes('.dist-info')).sort()
+  }
+
+  it('a uv.lock for arm64 installs the aarch64-only package in hash-checking mode', async () => {
+    const wheels = path.join(work, 'wheels')
+    const arm = await buildWheel(wheels, 'demo_arm')
+    const x86 = await buildWheel(wheels, 'demo_x86')
+    const lock = (armHash: string): string => `version = 1
+requires-python = ">=3.10"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "demo-arm", marker = "platform_machine == 'aarch64'" },
+    { name = "demo-x86", marker = "platform_machine == 'x86_64'" },
+]
+
+[[package]]
+name = "demo-arm"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+wheels = [{ url = "https://example.invalid/demo_arm-1.0-py3-none-any.whl", hash = "sha256:${armHash}" }]
+
+[[package]]
+name = "demo-x86"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+wheels = [{ url = "https://example.invalid/demo_x86-1.0-py3-none-any.whl", hash = "sha256:${x86}" }]
+`
+    await write('good/uv.lock', lock(arm))
+    const source = await read('good/uv.lock', { cwd: work, architecture: 'arm64' })
+    expect(source.hashed).toBe(true)
+    expect(await pipInstall(source, wheels)).toEqual(['demo_arm'])
+
+    await write('tampered/uv.lock', lock(x86))
+    const tampered = await read('tampered/uv.lock', { cwd: work, architecture: 'arm64' })
+    await expect(pipInstall(tampered, wheels)).rejects.toThrow(/DO NOT MATCH THE HASHES/)
+  })
+
+  it('a requirements file with machine markers installs the arm64 line even on an x86_64 runner', async () => {
+    const wheels = path.join(work, 'wheels')
+    await buildWheel(wheels, 'demo_arm')
+    await buildWheel(wheels, 'demo_x86')
+    await write(
+      'requirements.txt',
+      'demo-arm==1.0; platform_machine == "aarch64"\ndemo-x86==1.0; platform_machine == "x86_64"\n'
+    )
+    const arm = await read('requirements.txt', { cwd: work, architecture: 'arm64' })
+    expect(await pipInstall(arm, wheels)).toEqual(['demo_arm'])
+  })
+})

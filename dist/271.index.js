@@ -1,0 +1,1055 @@
+export const id = 271;
+export const ids = [271];
+export const modules = {
+
+/***/ 61271:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  defaultDescription: () => (/* binding */ defaultDescription),
+  preflight: () => (/* binding */ preflight),
+  publishAndAttach: () => (/* binding */ publishAndAttach)
+});
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(76760);
+var external_node_path_default = /*#__PURE__*/__webpack_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./src/facts.ts
+var facts = __webpack_require__(632);
+// EXTERNAL MODULE: ./src/names.ts
+var names = __webpack_require__(46455);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-lambda/dist-cjs/index.js
+var dist_cjs = __webpack_require__(71696);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __webpack_require__(33838);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __webpack_require__(83916);
+;// CONCATENATED MODULE: ./src/aws/errors.ts
+// The one place that turns AWS SDK errors into messages a user can act on. Every AWS call
+// site passes the IAM action it needed, so AccessDenied can name what the role lacks.
+
+/** An AWS call that failed, with the SDK's error kept as `cause` for retry decisions. */
+class AwsCallError extends Error {
+    awsName;
+    constructor(message, cause) {
+        super(message, { cause });
+        this.name = 'AwsCallError';
+        this.awsName = awsErrorName(cause);
+    }
+}
+/** The SDK's error name ('AccessDeniedException'), looking through an AwsCallError. */
+function awsErrorName(error) {
+    if (error instanceof AwsCallError)
+        return error.awsName;
+    if (typeof error === 'object' && error !== null) {
+        const named = error;
+        for (const key of [named.name, named.Code, named.code]) {
+            if (typeof key === 'string' && key !== 'Error')
+                return key;
+        }
+    }
+    return '';
+}
+/** Runs one AWS call and rethrows its failure as an actionable AwsCallError. */
+async function awsCall(context, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        if (error instanceof AwsCallError)
+            throw error;
+        throw new AwsCallError(describeAwsError(error, context), error);
+    }
+}
+const THROTTLING = new Set([
+    'TooManyRequestsException',
+    'ThrottlingException',
+    'Throttling',
+    'SlowDown',
+    'RequestLimitExceeded'
+]);
+const NETWORK = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'EPIPE',
+    'ETIMEDOUT',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'TimeoutError'
+]);
+function describeAwsError(error, context) {
+    if (error instanceof AwsCallError)
+        return error.message;
+    const name = awsErrorName(error);
+    const message = (0,errors/* errorMessage */.g)(error);
+    const where = context.region ? ` in ${context.region}` : '';
+    const about = context.resource ? ` for ${context.resource}` : '';
+    const said = message ? ` AWS said: ${message}` : '';
+    const status = httpStatus(error);
+    const attempts = attemptCount(error);
+    if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
+        return ('No AWS credentials were found. Add an aws-actions/configure-aws-credentials step ' +
+            '(OIDC: role-to-assume, and `permissions: id-token: write`) before this action, ' +
+            'or set `publish: false` to build the layer without publishing it.');
+    }
+    if (/region is missing/i.test(message)) {
+        return ('No AWS region is configured. Set the `regions` input, or `aws-region` on ' +
+            'aws-actions/configure-aws-credentials (which sets AWS_REGION).');
+    }
+    if (isCredentialProblem(name)) {
+        return (`AWS rejected the credentials (${name}) calling ${context.action}${where}: they are missing, ` +
+            'invalid or expired. Check the aws-actions/configure-aws-credentials step.' +
+            said);
+    }
+    const denied = isAccessDenied(error) || status === 403 ? deniedAction(message) : undefined;
+    if (denied || isAccessDenied(error)) {
+        // Lambda may deny a call for another action than the one made: UpdateFunctionConfiguration
+        // fails when the role lacks lambda:GetLayerVersion on one of the layers.
+        const resource = context.resource ? ` on ${context.resource}` : '';
+        if (denied && denied.action !== context.action) {
+            return `Access denied${where}: the role needs \`${denied.action}\` on ${denied.resource} (to call ${context.action}${resource}). Add it to the role's IAM policy.${said}`;
+        }
+        return `Access denied${where}: the role needs \`${context.action}\`${resource}. Add it to the role's IAM policy.${said}`;
+    }
+    if (name === 'ResourceNotFoundException' || name === 'NoSuchBucket') {
+        const what = context.resource ?? 'The resource';
+        return `${what} was not found${where}: check the name and the region (${context.action}).${said}`;
+    }
+    if (name === 'RequestEntityTooLargeException' || status === 413) {
+        return (`The layer zip is too large for a direct upload${where}: set the \`s3-bucket\` input ` +
+            'so the zip goes through S3.' +
+            said);
+    }
+    if (name === 'InvalidParameterValueException' || name === 'ValidationException') {
+        return `${context.action}${about}${where} rejected a parameter.${said}`;
+    }
+    if (name === 'CodeStorageExceededException') {
+        return (`Lambda code storage is full${where}: delete old layer versions (set \`keep-versions\`) ` +
+            `or ask AWS for more storage.${said}`);
+    }
+    if (name === 'ResourceConflictException') {
+        return `${context.resource ?? 'The resource'}${where} is being changed by someone else; it stayed busy while this action waited.${said}`;
+    }
+    if (name === 'PreconditionFailedException') {
+        return `${context.resource ?? 'The resource'}${where} kept changing between reading and updating it; nothing was changed.${said}`;
+    }
+    if (name === 'PermanentRedirect' ||
+        name === 'AuthorizationHeaderMalformed' ||
+        name === 'IllegalLocationConstraintException') {
+        return `The S3 bucket${about} is not in ${context.region ?? 'this region'}: Lambda reads layer zips only from a bucket in the same region (use \`{region}\` in \`s3-bucket\`).${said}`;
+    }
+    if (THROTTLING.has(name) || status === 429) {
+        return `AWS kept throttling ${context.action}${where}${retried(attempts)}. Try again later, or publish to fewer regions in one job.${said}`;
+    }
+    if (status !== undefined && status >= 500) {
+        return `AWS failed with HTTP ${status} on ${context.action}${about}${where}${retried(attempts)}. Try again later.${said}`;
+    }
+    if (NETWORK.has(name) || NETWORK.has(errorCode(error))) {
+        return `Could not reach AWS for ${context.action}${where}${retried(attempts)} (${errorCode(error) || name}). Check the network and any AWS_ENDPOINT_URL_* setting.`;
+    }
+    if (status === 403) {
+        return `AWS refused ${context.action}${about}${where} (HTTP 403${name ? `, ${name}` : ''}).${said}`;
+    }
+    const label = name ? `${name}: ` : '';
+    return `${context.action}${about}${where} failed: ${label}${message}`;
+}
+/** AccessDenied by name: Lambda's AccessDeniedException, S3's AccessDenied (Forbidden without a body). */
+function isAccessDenied(error) {
+    const name = awsErrorName(error);
+    return name === 'AccessDeniedException' || name === 'AccessDenied' || name === 'Forbidden';
+}
+/** The action and resource IAM refused, from AWS's "not authorized to perform: … on resource: …". */
+function deniedAction(message) {
+    const match = /not authorized to perform: (\S+) on resource: (\S+)/.exec(message);
+    return match ? { action: match[1], resource: match[2].replace(/[.,;]$/, '') } : undefined;
+}
+function isCredentialProblem(name) {
+    return [
+        'MissingAuthenticationTokenException',
+        'MissingAuthenticationToken',
+        'IncompleteSignatureException',
+        'UnrecognizedClientException',
+        'InvalidSignatureException',
+        'ExpiredTokenException',
+        'ExpiredToken',
+        'InvalidClientTokenId',
+        'InvalidAccessKeyId',
+        'InvalidToken',
+        'SignatureDoesNotMatch'
+    ].includes(name);
+}
+function httpStatus(error) {
+    const metadata = error?.$metadata;
+    return metadata?.httpStatusCode;
+}
+function attemptCount(error) {
+    const metadata = error?.$metadata;
+    return metadata?.attempts;
+}
+function errorCode(error) {
+    const code = error?.code;
+    return typeof code === 'string' ? code : '';
+}
+function retried(attempts) {
+    return attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
+}
+
+;// CONCATENATED MODULE: ./src/aws/attach.ts
+// Moves a function onto the new layer version without disturbing its other layers: the
+// only write is one UpdateFunctionConfiguration carrying the whole planned list, guarded by
+// the RevisionId just read, and it is followed by the SDK's waiter until Lambda settles.
+
+
+
+
+
+
+// Most updates settle in seconds; functions in a VPC can take minutes.
+const DEFAULT_WAITER = { maxWaitTime: 600, minDelay: 1, maxDelay: 15 };
+/**
+ * The function's new layer list: the entry of the same layer (same ARN without the
+ * version: a whole-name match, so `my-layer` never matches `my-layer-2`) is replaced in
+ * place, keeping the order Lambda merges layers in; otherwise the layer is appended.
+ */
+function planLayers(current, layerVersionArn, functionName = 'the function') {
+    const layer = (0,names/* layerArnOf */.s3)(layerVersionArn);
+    const index = current.findIndex(arn => (0,names/* layerArnOf */.s3)(arn) === layer);
+    const planned = index === -1
+        ? [...current, layerVersionArn]
+        : current
+            .map((arn, i) => (i === index ? layerVersionArn : arn))
+            .filter((arn, i) => i === index || (0,names/* layerArnOf */.s3)(arn) !== layer);
+    if (planned.length > facts/* LIMITS */.b1.layersPerFunction) {
+        throw new Error(`${functionName} already has ${current.length} layers (${current.join(', ')}); adding ` +
+            `${layer} would exceed Lambda's limit of ${facts/* LIMITS */.b1.layersPerFunction}. Remove a layer ` +
+            'from the function (or merge two), then rerun.');
+    }
+    return planned;
+}
+/**
+ * An ARN is attached only in its own region; a plain name in every published region. A
+ * function named twice in a region (say by name and by ARN) is placed once, as first given,
+ * so it is never updated twice at once.
+ */
+function placeFunctions(functions, regions) {
+    const byRegion = new Map(regions.map(region => [region, []]));
+    const placed = new Set();
+    const place = (region, ref) => {
+        const key = `${region}\n${ref.functionName}`;
+        if (placed.has(key))
+            return;
+        placed.add(key);
+        byRegion.get(region)?.push(ref.name);
+    };
+    const unplaced = [];
+    for (const name of functions) {
+        const ref = (0,names/* parseFunctionRef */.r$)(name);
+        if (!ref.region) {
+            for (const region of byRegion.keys())
+                place(region, ref);
+        }
+        else if (byRegion.has(ref.region)) {
+            place(ref.region, ref);
+        }
+        else {
+            unplaced.push({
+                function: name,
+                region: ref.region,
+                before: [],
+                after: [],
+                status: 'failed',
+                error: `${name} is in ${ref.region}, which is not in regions (${regions.join(', ')}): add it there.`
+            });
+        }
+    }
+    return { byRegion, unplaced };
+}
+/** Refuses a function whose runtime or architecture the layer was not built for. */
+function checkFit(functionName, config, fit) {
+    if (config.PackageType === 'Image') {
+        throw new Error(`${functionName} is a container image function; those cannot use layers.`);
+    }
+    const runtime = config.Runtime ?? 'unknown';
+    const architecture = config.Architectures?.[0] ?? 'x86_64';
+    if (!fit.runtimes.includes(runtime) || !fit.architectures.includes(architecture)) {
+        throw new Error(`${functionName} runs ${runtime} on ${architecture}, but the layer is for ` +
+            `${fit.runtimes.join('/')} on ${fit.architectures.join('/')}; it was not updated. ` +
+            `Build a layer for ${runtime} on ${architecture}, or leave this function out of \`functions\`.`);
+    }
+}
+async function attachToFunction(client, functionName, layerVersionArn, fit, options) {
+    const { region } = options;
+    const waiter = options.waiter ?? DEFAULT_WAITER;
+    const maxAttempts = options.maxAttempts ?? 4;
+    let before;
+    const result = (status, after, error) => ({
+        function: functionName,
+        region,
+        before: before ?? [],
+        after,
+        status,
+        ...(error === undefined ? {} : { error }),
+        ...(before === undefined ? { layersUnknown: true } : {})
+    });
+    try {
+        for (let attempt = 1;; attempt++) {
+            const config = await readSettled(client, functionName, region, waiter);
+            before = (config.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []));
+            checkFit(functionName, config, fit);
+            const planned = planLayers(before, layerVersionArn, functionName);
+            // After a failed update the list may read as planned without being in effect: resend it.
+            const lastFailed = config.LastUpdateStatus === 'Failed';
+            if (sameList(before, planned) && !lastFailed)
+                return result('unchanged', planned);
+            if (lastFailed) {
+                const why = config.LastUpdateStatusReason ?? 'no reason given';
+                core/* info */.pq(`${region}: ${functionName}'s last update failed; sending its layers again. ${why}`);
+            }
+            try {
+                await client.send(new dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
+                    FunctionName: functionName,
+                    Layers: planned,
+                    RevisionId: config.RevisionId
+                }));
+            }
+            catch (error) {
+                // 409: another update started since the read; 412: the function changed since the
+                // read. Either way, read again (readSettled waits out an update) and replan.
+                const name = awsErrorName(error);
+                const retryable = name === 'ResourceConflictException' || name === 'PreconditionFailedException';
+                if (retryable && attempt < maxAttempts) {
+                    core/* info */.pq(`${region}: ${functionName} changed under us (${name}); reading it again`);
+                    continue;
+                }
+                throw new AwsCallError(describeAwsError(error, {
+                    action: 'lambda:UpdateFunctionConfiguration',
+                    resource: `function ${functionName}`,
+                    region
+                }), error);
+            }
+            const settled = await waitForUpdate(client, functionName, region, waiter);
+            if (settled.LastUpdateStatus === 'Failed') {
+                const why = settled.LastUpdateStatusReason ?? 'no reason given';
+                throw new Error(`Lambda could not apply the new layers to ${functionName}: ${why}`);
+            }
+            const after = (settled.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []));
+            core/* info */.pq(`${region}: ${functionName} now uses ${layerVersionArn}`);
+            return result('updated', settled.Layers ? after : planned);
+        }
+    }
+    catch (error) {
+        return result('failed', before ?? [], (0,errors/* errorMessage */.g)(error));
+    }
+}
+/** The function's configuration once no creation or update is running on it. */
+async function readSettled(client, functionName, region, waiter) {
+    const config = await awsCall({
+        action: 'lambda:GetFunctionConfiguration',
+        resource: `function ${functionName}`,
+        region
+    }, () => client.send(new dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: functionName })));
+    if (config.State === 'Pending') {
+        core/* info */.pq(`${region}: ${functionName} is still being created; waiting`);
+        return waitUntilSettled(dist_cjs/* waitForFunctionActive */.BKl, client, functionName, region, waiter);
+    }
+    if (config.LastUpdateStatus === 'InProgress') {
+        // Someone else's update: wait it out rather than fail; whether it succeeded is theirs.
+        core/* info */.pq(`${region}: ${functionName} has an update in progress; waiting for it`);
+        return waitForUpdate(client, functionName, region, waiter);
+    }
+    return config;
+}
+/**
+ * Waits with the SDK's waiter until LastUpdateStatus leaves InProgress. The FunctionUpdated
+ * waiter polls GetFunctionConfiguration, which this action needs anyway; the V2 waiter would
+ * also need lambda:GetFunction, which hands out a download URL for the function's code.
+ */
+function waitForUpdate(client, functionName, region, waiter) {
+    return waitUntilSettled(dist_cjs/* waitForFunctionUpdated */.GNm, client, functionName, region, waiter);
+}
+/**
+ * Runs one of the SDK's function waiters. They retry every error until maxWaitTime, so a
+ * function deleted, or a permission lost, while waiting would look like a function that stays
+ * busy; such an error aborts the waiter through its own abortSignal and is reported as is.
+ */
+async function waitUntilSettled(wait, client, functionName, region, waiter) {
+    const abort = new AbortController();
+    let fatal;
+    const watched = {
+        config: client.config,
+        send: (command) => client.send(command).catch((error) => {
+            if (awsErrorName(error) === 'ResourceNotFoundException' || isAccessDenied(error)) {
+                fatal = error;
+                abort.abort();
+            }
+            throw error;
+        })
+    };
+    const outcome = await wait({ client: watched, abortSignal: abort.signal, ...waiter }, { FunctionName: functionName });
+    if (fatal !== undefined) {
+        const context = {
+            action: 'lambda:GetFunctionConfiguration',
+            resource: `function ${functionName}`,
+            region
+        };
+        throw new AwsCallError(describeAwsError(fatal, context), fatal);
+    }
+    return settledConfiguration(outcome, functionName, waiter);
+}
+/** The configuration a waiter ended on (Successful or Failed); a timeout throws. */
+function settledConfiguration(outcome, functionName, waiter) {
+    const reason = outcome.reason;
+    if ((outcome.state === 'SUCCESS' || outcome.state === 'FAILURE') && reason)
+        return reason;
+    const seen = Object.keys(outcome.observedResponses ?? {}).join('; ');
+    throw new Error(`${functionName} was still busy after ${waiter.maxWaitTime} s ` +
+        `(lambda:GetFunctionConfiguration answered: ${seen || 'nothing'}).`);
+}
+function sameList(a, b) {
+    return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var client_s3_dist_cjs = __webpack_require__(53711);
+;// CONCATENATED MODULE: ./src/aws/clients.ts
+// AWS clients, created once per region. Credentials, region and endpoints come only from the
+// SDK's default chain (env, profile, OIDC via aws-actions/configure-aws-credentials), and
+// AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL_S3 point the action at a local Lambda API.
+
+
+
+
+/** Kept equal to package.json's version by a test; a JSON import would complicate the bundle. */
+const ACTION_VERSION = '1.0.0';
+// Throttling, 5xx and dropped connections are retried by the SDK's standard strategy; five
+// attempts ride out a burst of TooManyRequestsException across concurrent regions.
+const MAX_ATTEMPTS = 5;
+function awsClients(settings = {}, env = process.env) {
+    const lambdas = new Map();
+    const buckets = new Map();
+    const common = {
+        maxAttempts: MAX_ATTEMPTS,
+        customUserAgent: [[facts/* ACTION_NAME */.px, ACTION_VERSION]],
+        ...settings
+    };
+    return {
+        lambda(region) {
+            let client = lambdas.get(region);
+            if (!client) {
+                client = new dist_cjs/* LambdaClient */.Nox({ ...common, region });
+                lambdas.set(region, client);
+            }
+            return client;
+        },
+        s3(region) {
+            let client = buckets.get(region);
+            if (!client) {
+                client = new client_s3_dist_cjs/* S3Client */.YxF({
+                    ...common,
+                    region,
+                    forcePathStyle: usesCustomS3Endpoint(settings, env)
+                });
+                buckets.set(region, client);
+            }
+            return client;
+        }
+    };
+}
+/**
+ * A local S3 (the emulator, LocalStack, MinIO) serves buckets as paths, not as
+ * `bucket.host` names; real S3 wants the default virtual-hosted style.
+ */
+function usesCustomS3Endpoint(settings, env = process.env) {
+    return Boolean(settings.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL);
+}
+let shared;
+/** The action's clients: one per region for the whole run. */
+function defaultClients() {
+    shared ??= awsClients();
+    return shared;
+}
+/**
+ * The region from the SDK's chain (AWS_REGION, then the profile's `region`). The JS SDK
+ * ignores AWS_DEFAULT_REGION, which the AWS CLI and many workflows set, so it is read too.
+ */
+async function defaultRegion(env = process.env) {
+    try {
+        const region = await new dist_cjs/* LambdaClient */.Nox({}).config.region();
+        if (region)
+            return region;
+    }
+    catch {
+        // No region in the chain: fall through to AWS_DEFAULT_REGION, then the error below.
+    }
+    if (env.AWS_DEFAULT_REGION)
+        return env.AWS_DEFAULT_REGION;
+    throw new Error(describeAwsError(new Error('Region is missing'), { action: 'resolve the AWS region' }));
+}
+
+;// CONCATENATED MODULE: ./src/aws/cleanup.ts
+// keep-versions: deletes layer versions of this build's runtime and architecture older than the
+// newest N. A version that the run just published (or reused) or that a named function still
+// uses is kept, with the reason, because deleting it breaks the next deploy that references it.
+
+
+
+/** Which versions to delete and which to keep (newest first), and why each is kept. */
+function planCleanup(input) {
+    const newestFirst = [...new Set(input.versions)].sort((a, b) => b - a);
+    const result = { deleted: [], kept: [] };
+    newestFirst.forEach((version, index) => {
+        const users = input.inUse.get(version);
+        if (version === input.current) {
+            result.kept.push({ version, reason: 'the version this run published or reused' });
+        }
+        else if (index < input.keep) {
+            result.kept.push({ version, reason: `among the newest ${input.keep}` });
+        }
+        else if (users?.length) {
+            result.kept.push({ version, reason: `still used by ${users.join(', ')}` });
+        }
+        else if (input.unknownUse) {
+            result.kept.push({ version, reason: input.unknownUse });
+        }
+        else {
+            result.deleted.push(version);
+        }
+    });
+    return result;
+}
+/**
+ * Every version number of the layer in the lineage, following ListLayerVersions' Marker
+ * paging. Lambda lists a version under a filter only when it names that runtime or
+ * architecture, so another build's versions are never counted or deleted.
+ */
+async function listLayerVersionNumbers(client, region, layerName, lineage = {}) {
+    return awsCall({ action: 'lambda:ListLayerVersions', resource: `layer ${layerName}`, region }, async () => {
+        const versions = [];
+        for await (const page of (0,dist_cjs/* paginateListLayerVersions */.Y9l)({ client, pageSize: 50 }, { LayerName: layerName, ...lineage })) {
+            for (const item of page.LayerVersions ?? []) {
+                if (item.Version !== undefined)
+                    versions.push(item.Version);
+            }
+        }
+        return versions;
+    });
+}
+async function cleanupLayerVersions(client, region, layerName, { lineage, ...plan }) {
+    const versions = await listLayerVersionNumbers(client, region, layerName, lineage);
+    const result = planCleanup({ ...plan, versions });
+    for (const version of result.deleted) {
+        await awsCall({
+            action: 'lambda:DeleteLayerVersion',
+            resource: `layer ${layerName} version ${version}`,
+            region
+        }, () => client.send(new dist_cjs/* DeleteLayerVersionCommand */.KnR({ LayerName: layerName, VersionNumber: version })));
+        core/* info */.pq(`${region}: deleted ${layerName} version ${version}`);
+    }
+    return result;
+}
+
+// EXTERNAL MODULE: ./src/concurrency.ts
+var concurrency = __webpack_require__(81532);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __webpack_require__(51455);
+;// CONCATENATED MODULE: ./src/aws/publish.ts
+// Publishes the layer zip as a new layer version in one region, or reuses the newest version
+// of the same runtime and architecture when it already holds the same bytes for the same
+// runtimes and architectures.
+
+
+
+
+
+
+
+/**
+ * How the zip reaches Lambda. Called by input validation too, so a zip too big for a
+ * direct upload fails before any API call when there is no bucket to send it through.
+ */
+function planUpload(zipSize, s3Bucket, limit = facts/* LIMITS */.b1.directUploadBytes) {
+    if (zipSize <= limit)
+        return 'direct';
+    if (s3Bucket)
+        return 's3';
+    throw new Error(`The layer zip is ${megabytes(zipSize)}, above the ${megabytes(limit)} limit for a direct ` +
+        'upload to Lambda: set the `s3-bucket` input (a bucket in each target region; ' +
+        '`{region}` in the name is replaced) so the zip goes through S3.');
+}
+/** The S3 object for a zip: keyed by content so a rerun overwrites the same bytes. */
+function s3Location(request, region, sha256Hex) {
+    if (!request.s3Bucket)
+        throw new Error('s3-bucket is required for an upload through S3');
+    return {
+        bucket: request.s3Bucket.replaceAll('{region}', region),
+        key: `${request.s3Prefix ?? ''}${(0,names/* layerBaseName */.mg)(request.layerName)}/${sha256Hex}.zip`
+    };
+}
+async function publishLayer(clients, region, request) {
+    (0,names/* checkLayerRegion */.WU)(request.layerName, region);
+    const zip = request.zip;
+    const upload = planUpload(zip.zipSize, request.s3Bucket, request.directUploadLimit);
+    const lambda = clients.lambda(region);
+    if (request.skipUnchanged) {
+        const existing = await findUnchangedVersion(lambda, region, request);
+        if (existing) {
+            core/* info */.pq(`${region}: ${existing.layerVersionArn} already holds this zip; not publishing`);
+            return existing;
+        }
+    }
+    const content = upload === 's3' ? await uploadToS3(clients, region, request) : { ZipFile: await zipBytes(zip) };
+    const response = await awsCall({ action: 'lambda:PublishLayerVersion', resource: `layer ${request.layerName}`, region }, () => lambda.send(new dist_cjs/* PublishLayerVersionCommand */.cl_({
+        LayerName: request.layerName,
+        Description: request.description || undefined,
+        LicenseInfo: request.licenseInfo || undefined,
+        CompatibleRuntimes: request.compatibleRuntimes,
+        CompatibleArchitectures: request.compatibleArchitectures,
+        Content: content
+    })));
+    // Lambda hashes what it stored: a mismatch means the bytes changed on the way (or in S3).
+    const stored = response.Content?.CodeSha256;
+    if (stored && stored !== zip.codeSha256) {
+        throw new Error(`${region}: Lambda stored ${response.LayerVersionArn} with CodeSha256 ${stored}, but the zip's ` +
+            `is ${zip.codeSha256}; the upload was altered. Delete that version and rerun.`);
+    }
+    core/* info */.pq(`${region}: published ${response.LayerVersionArn}`);
+    return {
+        region,
+        layerArn: required(response.LayerArn, 'LayerArn'),
+        layerVersionArn: required(response.LayerVersionArn, 'LayerVersionArn'),
+        version: required(response.Version, 'Version'),
+        published: true,
+        codeSha256: stored ?? zip.codeSha256
+    };
+}
+/**
+ * ListLayerVersions filters naming this build's lineage: its first runtime and architecture.
+ * One layer name may carry an x86_64 and an arm64 build; each compares against, and prunes,
+ * only its own versions.
+ */
+function lineageFilter(request) {
+    const runtime = request.compatibleRuntimes[0];
+    const architecture = request.compatibleArchitectures[0];
+    return {
+        ...(runtime ? { CompatibleRuntime: runtime } : {}),
+        ...(architecture ? { CompatibleArchitecture: architecture } : {})
+    };
+}
+/** This lineage's newest version, when it has the same bytes, runtimes and architectures. */
+async function findUnchangedVersion(lambda, region, request) {
+    const zip = request.zip;
+    const context = {
+        action: 'lambda:ListLayerVersions',
+        resource: `layer ${request.layerName}`,
+        region
+    };
+    const listed = await awsCall(context, async () => {
+        try {
+            return await lambda.send(new dist_cjs/* ListLayerVersionsCommand */.icq({
+                LayerName: request.layerName,
+                ...lineageFilter(request),
+                MaxItems: 1
+            }));
+        }
+        catch (error) {
+            // A layer that was never published has no versions; that is not an error here.
+            if (awsErrorName(error) === 'ResourceNotFoundException')
+                return { LayerVersions: [] };
+            throw error;
+        }
+    });
+    const newest = listed.LayerVersions?.[0];
+    if (newest?.Version === undefined)
+        return undefined;
+    if (!sameSet(newest.CompatibleRuntimes ?? [], request.compatibleRuntimes) ||
+        !sameSet(newest.CompatibleArchitectures ?? [], request.compatibleArchitectures)) {
+        return undefined;
+    }
+    const version = await awsCall({ ...context, action: 'lambda:GetLayerVersion' }, () => lambda.send(new dist_cjs/* GetLayerVersionCommand */.VK5({ LayerName: request.layerName, VersionNumber: newest.Version })));
+    if (version.Content?.CodeSha256 !== zip.codeSha256)
+        return undefined;
+    return {
+        region,
+        layerArn: required(version.LayerArn, 'LayerArn'),
+        layerVersionArn: required(version.LayerVersionArn, 'LayerVersionArn'),
+        version: required(version.Version, 'Version'),
+        published: false,
+        codeSha256: zip.codeSha256
+    };
+}
+async function uploadToS3(clients, region, request) {
+    const zip = request.zip;
+    const { bucket, key } = s3Location(request, region, zip.sha256Hex);
+    core/* info */.pq(`${region}: uploading the zip to s3://${bucket}/${key}`);
+    // A Buffer, not a file stream: the SDK resends the same body when it retries a 5xx or a
+    // dropped connection, and a stream would be empty the second time.
+    const body = await zipBytes(zip);
+    await awsCall({ action: 's3:PutObject', resource: `s3://${bucket}/${key}`, region }, () => clients.s3(region).send(new client_s3_dist_cjs/* PutObjectCommand */.wKZ({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        // S3 verifies a checksum we supply; the SDK then adds no aws-chunked trailer.
+        ChecksumSHA256: zip.codeSha256,
+        ContentType: 'application/zip'
+    })));
+    return { S3Bucket: bucket, S3Key: key };
+}
+// Read once and shared by every region, so publishing to several regions holds one copy.
+const zipContents = new WeakMap();
+function zipBytes(zip) {
+    let bytes = zipContents.get(zip);
+    if (!bytes) {
+        bytes = (0,promises_.readFile)(zip.zipPath);
+        zipContents.set(zip, bytes);
+    }
+    return bytes;
+}
+function sameSet(a, b) {
+    const left = new Set(a);
+    const right = new Set(b);
+    return left.size === right.size && [...left].every(item => right.has(item));
+}
+function megabytes(bytes) {
+    return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+function required(value, field) {
+    if (value === undefined)
+        throw new Error(`Lambda's response lacks ${field}`);
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/aws/share.ts
+// Grants other accounts, an organization, or everyone the right to use a layer version.
+// Statement ids derive from the principal, so rerunning with the same share-with is harmless,
+// and a reused version loses the grants of earlier runs that share-with no longer asks for.
+
+
+
+
+/** Parses share-with entries (validated by inputs.ts through the same rule), once each. */
+function parseShareWith(entries) {
+    const grants = new Map();
+    for (const raw of entries) {
+        const entry = raw.trim();
+        if (entry)
+            grants.set(entry, (0,names/* parseSharePrincipal */.vU)(entry));
+    }
+    return [...grants.values()];
+}
+/** Adds each grant to one layer version; returns the statement ids now in place. */
+async function shareLayerVersion(client, region, layerName, version, grants) {
+    const applied = [];
+    for (const grant of grants) {
+        const context = {
+            action: 'lambda:AddLayerVersionPermission',
+            resource: `layer ${layerName} version ${version}`,
+            region
+        };
+        await awsCall(context, async () => {
+            try {
+                await client.send(new dist_cjs/* AddLayerVersionPermissionCommand */.zjw({
+                    LayerName: layerName,
+                    VersionNumber: version,
+                    StatementId: grant.statementId,
+                    Action: 'lambda:GetLayerVersion',
+                    Principal: grant.principal,
+                    OrganizationId: grant.organizationId
+                }));
+            }
+            catch (error) {
+                // The statement id already exists: a previous run granted this same principal.
+                if (awsErrorName(error) !== 'ResourceConflictException')
+                    throw error;
+            }
+        });
+        applied.push(grant.statementId);
+    }
+    return applied;
+}
+// Someone else changing the policy between our read and our removal is retried this often.
+const MAX_POLICY_REREADS = 3;
+/**
+ * Removes this action's statements that `grants` no longer holds from one layer version, so a
+ * version once shared with everyone stops being public when share-with drops `public`.
+ * Returns the statement ids removed.
+ */
+async function revokeStaleGrants(client, region, layerName, version, grants) {
+    const wanted = new Set(grants.map(grant => grant.statementId));
+    const resource = `layer ${layerName} version ${version}`;
+    const removed = [];
+    let rereads = 0;
+    for (;;) {
+        const policy = await readPolicy(client, region, layerName, version);
+        const stale = policy?.statementIds.find(sid => sid.startsWith(names/* SHARE_STATEMENT_PREFIX */.pL) && !wanted.has(sid));
+        if (!policy || !stale)
+            return removed;
+        const outcome = await awsCall({ action: 'lambda:RemoveLayerVersionPermission', resource, region }, async () => {
+            try {
+                await client.send(new dist_cjs/* RemoveLayerVersionPermissionCommand */.E06({
+                    LayerName: layerName,
+                    VersionNumber: version,
+                    StatementId: stale,
+                    RevisionId: policy.revisionId
+                }));
+                return 'removed';
+            }
+            catch (error) {
+                // The policy changed since the read (412), or the statement is already gone (404).
+                const name = awsErrorName(error);
+                const changed = name === 'PreconditionFailedException' || name === 'ResourceNotFoundException';
+                if (changed && ++rereads < MAX_POLICY_REREADS)
+                    return 'reread';
+                throw error;
+            }
+        });
+        if (outcome === 'removed') {
+            core/* info */.pq(`${region}: ${layerName} version ${version} no longer grants ${stale}`);
+            removed.push(stale);
+        }
+    }
+}
+/** The version's policy statement ids and RevisionId; undefined when it has no policy. */
+async function readPolicy(client, region, layerName, version) {
+    const response = await awsCall({
+        action: 'lambda:GetLayerVersionPolicy',
+        resource: `layer ${layerName} version ${version}`,
+        region
+    }, async () => {
+        try {
+            return await client.send(new dist_cjs/* GetLayerVersionPolicyCommand */.fCq({ LayerName: layerName, VersionNumber: version }));
+        }
+        catch (error) {
+            // A version that was never shared has no policy at all.
+            if (awsErrorName(error) === 'ResourceNotFoundException')
+                return undefined;
+            throw error;
+        }
+    });
+    if (!response?.Policy)
+        return undefined;
+    const document = JSON.parse(response.Policy);
+    const statements = [document.Statement ?? []].flat();
+    return {
+        statementIds: statements.flatMap(statement => typeof statement.Sid === 'string' ? [statement.Sid] : []),
+        revisionId: response.RevisionId
+    };
+}
+
+;// CONCATENATED MODULE: ./src/aws/deploy.ts
+// The AWS half of the action: in every region at once, publish (or reuse) the layer version,
+// share it, move the named functions onto it, then prune old versions. A failure in one
+// region or function is recorded and the rest carry on; the caller fails the step at the end.
+
+
+
+
+
+
+
+
+
+
+async function deployLayer(plan, options = {}) {
+    const clients = options.clients ?? defaultClients();
+    const grants = parseShareWith(plan.shareWith);
+    // A region given twice would publish twice and update its functions concurrently.
+    const regionList = [...new Set(plan.regions)];
+    const placement = placeFunctions(plan.functions, regionList);
+    const settled = await Promise.allSettled(regionList.map(region => deployRegion(region, placement.byRegion.get(region) ?? [], {
+        plan,
+        options,
+        clients,
+        grants
+    })));
+    const regions = settled.map((outcome, i) => outcome.status === 'fulfilled'
+        ? outcome.value
+        : {
+            region: regionList[i],
+            shared: [],
+            functions: [],
+            errors: [(0,errors/* errorMessage */.g)(outcome.reason)]
+        });
+    if (placement.unplaced.length) {
+        regions.push(...groupUnplaced(placement.unplaced));
+    }
+    return { regions, failures: failuresOf(regions) };
+}
+async function deployRegion(region, functions, { plan, options, clients, grants }) {
+    const result = { region, shared: [], functions: [], errors: [] };
+    const lambda = clients.lambda(region);
+    try {
+        result.layer = await publishLayer(clients, region, plan);
+    }
+    catch (error) {
+        result.errors.push(`publish: ${(0,errors/* errorMessage */.g)(error)}`);
+        // Without a version there is nothing to attach; say so per function rather than hide them.
+        result.functions = functions.map(name => ({
+            function: name,
+            region,
+            before: [],
+            after: [],
+            status: 'failed',
+            error: 'not attempted: the layer was not published in this region',
+            layersUnknown: true
+        }));
+        return result;
+    }
+    const layer = result.layer;
+    if (grants.length || !layer.published) {
+        try {
+            // On a reused version too: a rerun with a new share-with entry must still grant it.
+            if (grants.length) {
+                result.shared = await shareLayerVersion(lambda, region, plan.layerName, layer.version, grants);
+            }
+            // A new version starts with no policy; a reused one may carry grants share-with dropped.
+            if (!layer.published) {
+                result.revoked = await revokeStaleGrants(lambda, region, plan.layerName, layer.version, grants);
+            }
+        }
+        catch (error) {
+            // Without share-with the role may lack the policy actions; that must not fail the deploy.
+            if (!grants.length && isAccessDenied(error)) {
+                core/* warning */.$e(`${region}: could not check ${layer.layerVersionArn} for grants of earlier runs to ` +
+                    `revoke: ${(0,errors/* errorMessage */.g)(error)}`);
+            }
+            else {
+                result.errors.push(`share-with: ${(0,errors/* errorMessage */.g)(error)}`);
+            }
+        }
+    }
+    const fit = { runtimes: plan.compatibleRuntimes, architectures: plan.compatibleArchitectures };
+    result.functions = await (0,concurrency/* mapLimit */.s)(functions, options.functionConcurrency ?? 4, name => attachToFunction(lambda, name, layer.layerVersionArn, fit, { region, waiter: options.waiter }));
+    if (plan.keepVersions && plan.keepVersions > 0) {
+        try {
+            result.cleanup = await cleanupLayerVersions(lambda, region, plan.layerName, {
+                keep: plan.keepVersions,
+                current: layer.version,
+                lineage: lineageFilter(plan),
+                ...versionUse(layer.layerArn, result.functions)
+            });
+        }
+        catch (error) {
+            result.errors.push(`keep-versions: ${(0,errors/* errorMessage */.g)(error)}`);
+        }
+    }
+    return result;
+}
+/**
+ * Which versions of this layer the named functions hold now: the list after the update,
+ * or before it when the update failed. A function never read leaves its use unknown.
+ */
+function versionUse(layerArn, functions) {
+    const inUse = new Map();
+    const unknown = [];
+    for (const fn of functions) {
+        const layers = fn.status === 'failed' ? fn.before : fn.after;
+        if (fn.layersUnknown)
+            unknown.push(fn.function);
+        for (const arn of layers) {
+            if ((0,names/* layerArnOf */.s3)(arn) !== layerArn)
+                continue;
+            const version = Number(arn.slice(arn.lastIndexOf(':') + 1));
+            inUse.set(version, [...(inUse.get(version) ?? []), fn.function]);
+        }
+    }
+    if (!unknown.length)
+        return { inUse };
+    return {
+        inUse,
+        unknownUse: `not deleted: the layers of ${unknown.join(', ')} could not be read, so this version may be in use`
+    };
+}
+function groupUnplaced(unplaced) {
+    const byRegion = new Map();
+    for (const fn of unplaced)
+        byRegion.set(fn.region, [...(byRegion.get(fn.region) ?? []), fn]);
+    return [...byRegion].map(([region, functions]) => ({ region, shared: [], functions, errors: [] }));
+}
+function failuresOf(regions) {
+    return regions.flatMap(region => [
+        ...region.errors.map(error => `${region.region}: ${error}`),
+        // When publishing failed, the region's error already explains every skipped function.
+        ...region.functions
+            .filter(fn => fn.status === 'failed' && (region.layer || !region.errors.length))
+            .map(fn => `${fn.function} (${fn.region}): ${fn.error ?? 'failed'}`)
+    ]);
+}
+/** Logs the per-region outcome; main.ts writes the job summary from the same result. */
+function logDeploy(result) {
+    for (const region of result.regions) {
+        const layer = region.layer;
+        if (layer) {
+            core/* info */.pq(`${region.region}: ${layer.layerVersionArn} (${layer.published ? 'published' : 'unchanged, reused'})`);
+        }
+        for (const fn of region.functions)
+            core/* info */.pq(`${region.region}: ${fn.function} ${fn.status}`);
+        if (region.cleanup?.deleted.length) {
+            core/* info */.pq(`${region.region}: deleted versions ${region.cleanup.deleted.join(', ')}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/aws/index.ts
+// The AWS half's one door. main.ts imports it lazily, only when publishing, so a build-only run
+// never loads the AWS SDK.
+
+
+
+
+
+
+
+/**
+ * Before the build: the regions to publish to and credentials that resolve, so a missing
+ * AWS setup fails in seconds, not after pip.
+ */
+async function preflight(inputs) {
+    const regions = inputs.regions.length > 0 ? inputs.regions : [await defaultRegion()];
+    for (const region of regions)
+        (0,names/* checkLayerRegion */.WU)(inputs.layerName, region);
+    const [unplaced] = placeFunctions(inputs.functions, regions).unplaced;
+    if (unplaced)
+        throw new Error(`functions: ${unplaced.error}`);
+    try {
+        await defaultClients().lambda(regions[0]).config.credentials();
+    }
+    catch (error) {
+        throw new Error(describeAwsError(error, { action: 'lambda:PublishLayerVersion', region: regions[0] }));
+    }
+    return regions;
+}
+async function publishAndAttach(inputs, regions, report, source) {
+    const result = await deployLayer({
+        layerName: inputs.layerName,
+        zip: report.zip,
+        description: inputs.description ?? defaultDescription(report, source),
+        licenseInfo: inputs.licenseInfo,
+        compatibleRuntimes: inputs.compatibleRuntimes,
+        compatibleArchitectures: inputs.compatibleArchitectures,
+        skipUnchanged: inputs.skipUnchanged,
+        s3Bucket: inputs.s3Bucket,
+        s3Prefix: inputs.s3Prefix,
+        regions,
+        functions: inputs.functions,
+        shareWith: inputs.shareWith,
+        keepVersions: inputs.keepVersions
+    });
+    logDeploy(result);
+    return result;
+}
+/** What the version was built from, so the console says where a layer came from. */
+function defaultDescription(report, source) {
+    const text = `${external_node_path_default().basename(source.file)} (deps ${source.identity.slice(0, 12)}), ${report.packages.length} packages, ${report.target.runtime.name} ${report.target.architecture}, by ${facts/* ACTION_NAME */.px}`;
+    return text.slice(0, facts/* LIMITS */.b1.descriptionMax);
+}
+
+
+/***/ })
+
+};

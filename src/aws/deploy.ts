@@ -1,0 +1,229 @@
+// The AWS half of the action: in every region at once, publish (or reuse) the layer version,
+// share it, move the named functions onto it, then prune old versions. A failure in one
+// region or function is recorded and the rest carry on; the caller fails the step at the end.
+import * as core from '@actions/core'
+import { defaultClients, type AwsClients } from './clients.js'
+import { attachToFunction, placeFunctions, type AttachResult, type WaiterTiming } from './attach.js'
+import { cleanupLayerVersions, type CleanupResult } from './cleanup.js'
+import { mapLimit } from '../concurrency.js'
+import { layerArnOf, type ShareGrant } from '../names.js'
+import { isAccessDenied } from './errors.js'
+import { errorMessage } from '../errors.js'
+import { lineageFilter, publishLayer, type LayerRequest, type PublishResult } from './publish.js'
+import { parseShareWith, revokeStaleGrants, shareLayerVersion } from './share.js'
+
+export interface DeployPlan extends LayerRequest {
+  regions: string[]
+  /** Names or ARNs, as given in the `functions` input. */
+  functions: string[]
+  shareWith: string[]
+  /** Keep the newest N versions; undefined or 0 deletes nothing. */
+  keepVersions?: number
+}
+
+export interface DeployOptions {
+  clients?: AwsClients
+  waiter?: WaiterTiming
+  /** Functions updated at once within a region. */
+  functionConcurrency?: number
+}
+
+export interface RegionResult {
+  region: string
+  layer?: PublishResult
+  /** Statement ids granted on the version. */
+  shared: string[]
+  /** Statement ids of earlier runs' grants removed from a reused version. */
+  revoked?: string[]
+  functions: AttachResult[]
+  cleanup?: CleanupResult
+  /** Why publishing, sharing or cleanup failed in this region. */
+  errors: string[]
+}
+
+export interface DeployResult {
+  regions: RegionResult[]
+  /** One line per failed region step or function, naming it; empty when all went well. */
+  failures: string[]
+}
+
+export async function deployLayer(
+  plan: DeployPlan,
+  options: DeployOptions = {}
+): Promise<DeployResult> {
+  const clients = options.clients ?? defaultClients()
+  const grants = parseShareWith(plan.shareWith)
+  // A region given twice would publish twice and update its functions concurrently.
+  const regionList = [...new Set(plan.regions)]
+  const placement = placeFunctions(plan.functions, regionList)
+
+  const settled = await Promise.allSettled(
+    regionList.map(region =>
+      deployRegion(region, placement.byRegion.get(region) ?? [], {
+        plan,
+        options,
+        clients,
+        grants
+      })
+    )
+  )
+  const regions = settled.map((outcome, i) =>
+    outcome.status === 'fulfilled'
+      ? outcome.value
+      : {
+          region: regionList[i],
+          shared: [],
+          functions: [],
+          errors: [errorMessage(outcome.reason)]
+        }
+  )
+  if (placement.unplaced.length) {
+    regions.push(...groupUnplaced(placement.unplaced))
+  }
+  return { regions, failures: failuresOf(regions) }
+}
+
+interface RegionContext {
+  plan: DeployPlan
+  options: DeployOptions
+  clients: AwsClients
+  grants: ShareGrant[]
+}
+
+async function deployRegion(
+  region: string,
+  functions: string[],
+  { plan, options, clients, grants }: RegionContext
+): Promise<RegionResult> {
+  const result: RegionResult = { region, shared: [], functions: [], errors: [] }
+  const lambda = clients.lambda(region)
+  try {
+    result.layer = await publishLayer(clients, region, plan)
+  } catch (error) {
+    result.errors.push(`publish: ${errorMessage(error)}`)
+    // Without a version there is nothing to attach; say so per function rather than hide them.
+    result.functions = functions.map(name => ({
+      function: name,
+      region,
+      before: [],
+      after: [],
+      status: 'failed',
+      error: 'not attempted: the layer was not published in this region',
+      layersUnknown: true
+    }))
+    return result
+  }
+  const layer = result.layer
+
+  if (grants.length || !layer.published) {
+    try {
+      // On a reused version too: a rerun with a new share-with entry must still grant it.
+      if (grants.length) {
+        result.shared = await shareLayerVersion(
+          lambda,
+          region,
+          plan.layerName,
+          layer.version,
+          grants
+        )
+      }
+      // A new version starts with no policy; a reused one may carry grants share-with dropped.
+      if (!layer.published) {
+        result.revoked = await revokeStaleGrants(
+          lambda,
+          region,
+          plan.layerName,
+          layer.version,
+          grants
+        )
+      }
+    } catch (error) {
+      // Without share-with the role may lack the policy actions; that must not fail the deploy.
+      if (!grants.length && isAccessDenied(error)) {
+        core.warning(
+          `${region}: could not check ${layer.layerVersionArn} for grants of earlier runs to ` +
+            `revoke: ${errorMessage(error)}`
+        )
+      } else {
+        result.errors.push(`share-with: ${errorMessage(error)}`)
+      }
+    }
+  }
+
+  const fit = { runtimes: plan.compatibleRuntimes, architectures: plan.compatibleArchitectures }
+  result.functions = await mapLimit(functions, options.functionConcurrency ?? 4, name =>
+    attachToFunction(lambda, name, layer.layerVersionArn, fit, { region, waiter: options.waiter })
+  )
+
+  if (plan.keepVersions && plan.keepVersions > 0) {
+    try {
+      result.cleanup = await cleanupLayerVersions(lambda, region, plan.layerName, {
+        keep: plan.keepVersions,
+        current: layer.version,
+        lineage: lineageFilter(plan),
+        ...versionUse(layer.layerArn, result.functions)
+      })
+    } catch (error) {
+      result.errors.push(`keep-versions: ${errorMessage(error)}`)
+    }
+  }
+  return result
+}
+
+/**
+ * Which versions of this layer the named functions hold now: the list after the update,
+ * or before it when the update failed. A function never read leaves its use unknown.
+ */
+export function versionUse(
+  layerArn: string,
+  functions: readonly AttachResult[]
+): { inUse: Map<number, string[]>; unknownUse?: string } {
+  const inUse = new Map<number, string[]>()
+  const unknown: string[] = []
+  for (const fn of functions) {
+    const layers = fn.status === 'failed' ? fn.before : fn.after
+    if (fn.layersUnknown) unknown.push(fn.function)
+    for (const arn of layers) {
+      if (layerArnOf(arn) !== layerArn) continue
+      const version = Number(arn.slice(arn.lastIndexOf(':') + 1))
+      inUse.set(version, [...(inUse.get(version) ?? []), fn.function])
+    }
+  }
+  if (!unknown.length) return { inUse }
+  return {
+    inUse,
+    unknownUse: `not deleted: the layers of ${unknown.join(', ')} could not be read, so this version may be in use`
+  }
+}
+
+function groupUnplaced(unplaced: AttachResult[]): RegionResult[] {
+  const byRegion = new Map<string, AttachResult[]>()
+  for (const fn of unplaced) byRegion.set(fn.region, [...(byRegion.get(fn.region) ?? []), fn])
+  return [...byRegion].map(([region, functions]) => ({ region, shared: [], functions, errors: [] }))
+}
+
+export function failuresOf(regions: readonly RegionResult[]): string[] {
+  return regions.flatMap(region => [
+    ...region.errors.map(error => `${region.region}: ${error}`),
+    // When publishing failed, the region's error already explains every skipped function.
+    ...region.functions
+      .filter(fn => fn.status === 'failed' && (region.layer || !region.errors.length))
+      .map(fn => `${fn.function} (${fn.region}): ${fn.error ?? 'failed'}`)
+  ])
+}
+
+/** Logs the per-region outcome; main.ts writes the job summary from the same result. */
+export function logDeploy(result: DeployResult): void {
+  for (const region of result.regions) {
+    const layer = region.layer
+    if (layer) {
+      core.info(
+        `${region.region}: ${layer.layerVersionArn} (${layer.published ? 'published' : 'unchanged, reused'})`
+      )
+    }
+    for (const fn of region.functions) core.info(`${region.region}: ${fn.function} ${fn.status}`)
+    if (region.cleanup?.deleted.length) {
+      core.info(`${region.region}: deleted versions ${region.cleanup.deleted.join(', ')}`)
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// The AWS half's one door. main.ts imports it lazily, only when publishing, so a build-only run
+// never loads the AWS SDK.
+import path from 'node:path'
+import type { BuildReport } from '../builder/index.js'
+import { ACTION_NAME, LIMITS } from '../facts.js'
+import type { ActionInputs } from '../inputs.js'
+import { checkLayerRegion } from '../names.js'
+import type { DependencySource } from '../sources/index.js'
+import { placeFunctions } from './attach.js'
+import { defaultClients, defaultRegion } from './clients.js'
+import { deployLayer, logDeploy, type DeployResult } from './deploy.js'
+import { describeAwsError } from './errors.js'
+
+export type { DeployResult }
+
+/**
+ * Before the build: the regions to publish to and credentials that resolve, so a missing
+ * AWS setup fails in seconds, not after pip.
+ */
+export async function preflight(inputs: ActionInputs): Promise<string[]> {
+  const regions = inputs.regions.length > 0 ? inputs.regions : [await defaultRegion()]
+  for (const region of regions) checkLayerRegion(inputs.layerName as string, region)
+  const [unplaced] = placeFunctions(inputs.functions, regions).unplaced
+  if (unplaced) throw new Error(`functions: ${unplaced.error}`)
+  try {
+    await defaultClients().lambda(regions[0]).config.credentials()
+  } catch (error) {
+    throw new Error(
+      describeAwsError(error, { action: 'lambda:PublishLayerVersion', region: regions[0] })
+    )
+  }
+  return regions
+}
+
+export async function publishAndAttach(
+  inputs: ActionInputs,
+  regions: string[],
+  report: BuildReport,
+  source: DependencySource
+): Promise<DeployResult> {
+  const result = await deployLayer({
+    layerName: inputs.layerName as string,
+    zip: report.zip,
+    description: inputs.description ?? defaultDescription(report, source),
+    licenseInfo: inputs.licenseInfo,
+    compatibleRuntimes: inputs.compatibleRuntimes,
+    compatibleArchitectures: inputs.compatibleArchitectures,
+    skipUnchanged: inputs.skipUnchanged,
+    s3Bucket: inputs.s3Bucket,
+    s3Prefix: inputs.s3Prefix,
+    regions,
+    functions: inputs.functions,
+    shareWith: inputs.shareWith,
+    keepVersions: inputs.keepVersions
+  })
+  logDeploy(result)
+  return result
+}
+
+/** What the version was built from, so the console says where a layer came from. */
+export function defaultDescription(
+  report: BuildReport,
+  source: Pick<DependencySource, 'file' | 'identity'>
+): string {
+  const text = `${path.basename(source.file)} (deps ${source.identity.slice(0, 12)}), ${report.packages.length} packages, ${report.target.runtime.name} ${report.target.architecture}, by ${ACTION_NAME}`
+  return text.slice(0, LIMITS.descriptionMax)
+}

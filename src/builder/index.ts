@@ -1,0 +1,158 @@
+// The build half: requirements in, a verified, reproducible layer zip out. pip resolves and
+// installs for the Lambda target, then the tree is pruned, stripped, normalised, verified,
+// zipped and (alongside the zip) import-checked. Nothing here talks to AWS or writes outputs.
+import * as core from '@actions/core'
+import path from 'node:path'
+import type { Architecture, Target } from '../facts.js'
+import type { ActionInputs } from '../inputs.js'
+import { layerFileStem } from '../names.js'
+import { hashMismatchMessage, type DependencySource } from '../sources/index.js'
+import { annotate, annotateFindings } from './annotations.js'
+import {
+  runImportCheck,
+  type ImportCheckInterpreter,
+  type ImportCheckOutcome
+} from './import-check.js'
+import { HashCheckFailed, installRequirements, UnresolvableRequirement } from './pip.js'
+import { prune, type Exclusion } from './prune.js'
+import { normalizeRecords, readLayerPackages, type LayerPackage } from './site.js'
+import { checkSize } from './size.js'
+import { stripSharedObjects } from './strip.js'
+import { summarizeFindings, verifyLayer, type Finding } from './verify.js'
+import { writeLayerZip, type LayerZip } from './zip/index.js'
+
+/** What the build made, for the outputs, the job summary and the AWS half. */
+export interface BuildReport {
+  target: Target
+  source: { kind: string; file: string; chosenFrom?: string }
+  packages: LayerPackage[]
+  excluded: Exclusion[]
+  builtFromSdist: string[]
+  slimmed: { files: number; bytes: number }
+  findings: Finding[]
+  verify: 'error' | 'warn' | 'off'
+  importCheck: ImportCheckOutcome
+  zip: LayerZip
+}
+
+/** pip → prune → strip → normalise → verify → zip ∥ import check. */
+export async function buildLayer(
+  inputs: ActionInputs,
+  source: DependencySource,
+  workDir: string,
+  checkInterpreter: ImportCheckInterpreter
+): Promise<BuildReport> {
+  const siteDir = path.join(workDir, 'python')
+  const pip = {
+    python: inputs.python,
+    target: inputs.target,
+    requirementsFile: source.requirementsFile,
+    siteDir,
+    workDir,
+    indexUrl: inputs.indexUrl,
+    extraIndexUrls: inputs.extraIndexUrls,
+    pipArgs: inputs.pipArgs,
+    // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
+    noDeps: source.kind !== 'requirements' && source.kind !== 'pyproject',
+    requireHashes: source.hashed,
+    locked: source.locked
+  }
+  const installed = await installRequirements(pip).catch(error => {
+    if (error instanceof UnresolvableRequirement) {
+      const parent = error.requiredBy ? source.origin(error.requiredBy) : undefined
+      annotate('error', error.message, source.origin(error.packageName) ?? parent)
+    }
+    if (error instanceof HashCheckFailed) {
+      const message = hashMismatchMessage(source, error.mismatch)
+      annotate('error', message, source.origin(error.mismatch.name))
+      throw new Error(message)
+    }
+    throw error
+  })
+  // pip counts every pin of a lock as requested; the lock knows what the project asked for
+  const distributions = pip.noDeps
+    ? installed.installed.map(d => ({ ...d, requested: source.directNames.includes(d.name) }))
+    : installed.installed
+  const pruned = await prune(
+    siteDir,
+    await readLayerPackages(siteDir, distributions),
+    distributions,
+    {
+      exclude: inputs.exclude,
+      slim: inputs.slim
+    }
+  )
+  for (const warning of pruned.warnings) core.warning(warning)
+  if (pruned.packages.length === 0) {
+    core.warning(
+      `requirements: ${source.file} gives no packages for ${inputs.target.runtime.name} ${inputs.target.architecture}; the layer is empty`
+    )
+  }
+  const packages = inputs.strip
+    ? await stripLayer(siteDir, pruned.packages, inputs.target.architecture)
+    : pruned.packages
+
+  await normalizeRecords(siteDir)
+  const findings =
+    inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
+  annotateFindings(findings, inputs.verify, source, distributions)
+
+  const { runtime, architecture } = inputs.target
+  const zipName = `${layerFileStem(inputs.layerName, runtime.name, architecture)}.zip`
+  // both only read the site folder (the check runs Python with -B), so they overlap
+  const [zip, importCheck] = await Promise.all([
+    writeLayerZip(siteDir, path.join(workDir, zipName), {
+      onWarning: message => core.warning(message)
+    }),
+    runImportCheck(inputs, checkInterpreter, siteDir, packages, pruned.excluded, workDir)
+  ])
+  core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
+  return {
+    target: inputs.target,
+    source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },
+    packages,
+    excluded: pruned.excluded,
+    builtFromSdist: installed.builtFromSdist,
+    slimmed: pruned.slimmed,
+    findings,
+    verify: inputs.verify,
+    importCheck,
+    zip
+  }
+}
+
+async function stripLayer(
+  siteDir: string,
+  packages: LayerPackage[],
+  architecture: Architecture
+): Promise<LayerPackage[]> {
+  const result = await stripSharedObjects(siteDir, packages, architecture)
+  if (result.warning) core.warning(result.warning)
+  else core.info(`strip: ${result.stripped} shared objects, ${result.savedBytes} bytes saved`)
+  return result.packages
+}
+
+/**
+ * The gate: verification, import and size problems stop the step before anything leaves the
+ * runner. Returns the message to fail with, or undefined when the layer may ship.
+ */
+export function buildProblems(inputs: ActionInputs, report: BuildReport): string | undefined {
+  const problems: string[] = []
+  if (inputs.verify === 'error' && report.findings.length > 0) {
+    problems.push(
+      `verification failed: the layer will not load on ${inputs.target.runtime.name} ${inputs.target.architecture}:\n` +
+        summarizeFindings(report.findings)
+          .map(line => `  ${line}`)
+          .join('\n')
+    )
+  }
+  if (inputs.verify === 'error' && report.importCheck.failures.length > 0) {
+    problems.push(
+      `import check failed:\n${report.importCheck.failures.map(f => `  ${f}`).join('\n')}`
+    )
+  }
+  const size = checkSize(report.zip, report.packages, inputs)
+  for (const notice of size.notices) core.notice(notice)
+  problems.push(...size.errors)
+  return problems.length > 0 ? problems.join('\n') : undefined
+}

@@ -1,0 +1,77 @@
+// What fails in seconds before pip runs: an index that cannot be reached, a python without a
+// usable pip, import-check: true without an interpreter to run it.
+import type { ActionInputs } from '../inputs.js'
+import { redact } from '../secrets.js'
+import type { ImportCheckInterpreter } from './import-check.js'
+import { findInterpreter } from './interpreter.js'
+import { checkPip } from './pip.js'
+
+/** The build's early checks, in the order a user would fix them; returns the check's interpreter. */
+export async function preflightBuild(inputs: ActionInputs): Promise<ImportCheckInterpreter> {
+  await checkIndexes(inputs)
+  await checkPip(inputs.python)
+  return findImportCheckInterpreter(inputs)
+}
+
+/** Looked for before any work, so that import-check: true without one fails first. */
+export async function findImportCheckInterpreter(
+  inputs: Pick<ActionInputs, 'importCheck' | 'target' | 'python'>
+): Promise<ImportCheckInterpreter> {
+  if (inputs.importCheck === 'false') return undefined
+  const found = await findInterpreter(inputs.target, inputs.python)
+  if (!found.interpreter && inputs.importCheck === 'true') {
+    throw new Error(
+      `import-check: true, but there is ${found.reason}; install Python ${inputs.target.runtime.pythonVersion} (actions/setup-python) or set import-check: auto`
+    )
+  }
+  return found
+}
+
+/**
+ * Fails fast, naming the input, when an index URL given to the action cannot be reached:
+ * pip would otherwise retry for minutes and then blame the first requirement.
+ */
+export async function checkIndexes(
+  inputs: { indexUrl?: string; extraIndexUrls: string[] },
+  timeoutMs = 15_000
+): Promise<void> {
+  const urls: Array<[string, string]> = [
+    ...(inputs.indexUrl ? [['index-url', inputs.indexUrl] as [string, string]] : []),
+    ...inputs.extraIndexUrls.map(url => ['extra-index-url', url] as [string, string])
+  ]
+  await Promise.all(urls.map(([input, url]) => reach(input, url, timeoutMs)))
+}
+
+async function reach(input: string, url: string, timeoutMs: number): Promise<void> {
+  const parsed = new URL(url)
+  if (parsed.protocol === 'file:') return
+  // behind a proxy only pip knows how to get out; leave the judgement to it
+  if (
+    process.env.HTTPS_PROXY ||
+    process.env.https_proxy ||
+    process.env.HTTP_PROXY ||
+    process.env.http_proxy
+  )
+    return
+  // fetch refuses credentials inside the URL; send them as pip would, in a header
+  const headers: Record<string, string> = {}
+  if (parsed.username || parsed.password) {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`
+    parsed.username = ''
+    parsed.password = ''
+  }
+  try {
+    const response = await fetch(parsed, {
+      headers,
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual'
+    })
+    await response.body?.cancel()
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause
+    const why = cause?.code ?? cause?.message ?? (error as Error).message
+    throw new Error(
+      `${input}: cannot reach ${redact(url)} (${why}); check the URL and the runner's network`
+    )
+  }
+}

@@ -1,0 +1,217 @@
+import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises'
+import path from 'node:path'
+import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from '../facts.js'
+import { requiredNames } from './site.js'
+import type { InstalledDistribution } from './pip.js'
+import type { LayerPackage } from './site.js'
+
+export interface Exclusion {
+  name: string
+  version: string
+  reason: string
+  /** Left out because the Lambda runtime provides it (not because `exclude` named it). */
+  providedByRuntime: boolean
+}
+
+export interface PruneResult {
+  packages: LayerPackage[]
+  excluded: Exclusion[]
+  slimmed: { files: number; bytes: number }
+  warnings: string[]
+}
+
+/**
+ * Which packages leave the layer. The runtime's SDK goes when only pulled in transitively
+ * (a copy in the layer would shadow the runtime's), unless a requested SDK package needs it
+ * (boto3 named directly keeps its botocore); the SDK's dependencies go only when nothing kept
+ * needs them; names in `exclude` always go.
+ */
+export function packagesToExclude(
+  installed: InstalledDistribution[],
+  exclude: string[]
+): Map<string, string> {
+  const isSdk = (name: string) =>
+    RUNTIME_SDK.includes(name) || RUNTIME_SDK_DEPENDENCIES.includes(name)
+  const kept = new Set(
+    installed
+      .filter(dist => !exclude.includes(dist.name) && (dist.requested || !isSdk(dist.name)))
+      .map(dist => dist.name)
+  )
+  // over-keeping an SDK dependency is harmless; an extra's requirements would keep too much
+  const requirements = new Map(
+    installed.map(dist => [dist.name, requiredNames(dist, { withExtras: false })])
+  )
+  for (let changed = true; changed;) {
+    changed = false
+    for (const dist of installed) {
+      if (kept.has(dist.name) || exclude.includes(dist.name)) continue
+      // the SDK proper stays only for a kept SDK package; its dependencies for anything kept
+      const keepers = RUNTIME_SDK.includes(dist.name)
+        ? [...kept].filter(name => RUNTIME_SDK.includes(name))
+        : [...kept]
+      if (keepers.some(keeper => requirements.get(keeper)?.includes(dist.name))) {
+        kept.add(dist.name)
+        changed = true
+      }
+    }
+  }
+  const excluded = new Map<string, string>()
+  for (const dist of installed) {
+    if (exclude.includes(dist.name)) excluded.set(dist.name, 'listed in exclude')
+    else if (!kept.has(dist.name)) {
+      excluded.set(
+        dist.name,
+        RUNTIME_SDK.includes(dist.name)
+          ? 'the runtime ships it; pulled in transitively only'
+          : 'the runtime ships it; needed only by the runtime SDK'
+      )
+    }
+  }
+  return excluded
+}
+
+/** Packages that must travel together but do not: botocore without boto3 breaks imports. */
+export function halfSetWarnings(packages: LayerPackage[]): string[] {
+  const present = new Map(packages.map(p => [p.name, p.version]))
+  const warnings: string[] = []
+  for (const set of SDK_SETS) {
+    const inLayer = set.filter(name => present.has(name))
+    const missing = set.filter(name => !present.has(name))
+    if (inLayer.length > 0 && missing.length > 0) {
+      const have = inLayer.map(name => `${name} ${present.get(name)}`).join(', ')
+      warnings.push(
+        `the layer has ${have} but not ${missing.join(', ')}: at run time the runtime's ${missing.join(', ')} will import the layer's ${inLayer.join(', ')} and may fail (boto/boto3#4058); add ${missing.join(', ')} to the requirements, or exclude ${inLayer.join(', ')}`
+      )
+    }
+  }
+  return warnings
+}
+
+/**
+ * Files that never load at run time. `*.dist-info` always stays: importlib.metadata needs it.
+ * Console scripts go: their shebang names the runner's interpreter, not Lambda's.
+ */
+export function isSlimmable(file: string, keepTests = false): boolean {
+  const parts = file.split('/')
+  if (parts[0].endsWith('.dist-info')) return false
+  if (parts[0] === 'bin') return true
+  if (parts.includes('__pycache__')) return true
+  // `tests` folders inside a package, never a top-level package that happens to be named so;
+  // never `test` (django.test is public API)
+  if (!keepTests && isInTests(file)) return true
+  return /\.(pyc|pyo|pyi|c|h|cc|cpp|cxx|hpp|pyx|pxd|pxi)$/i.test(file)
+}
+
+function isInTests(file: string): boolean {
+  return file.split('/').slice(1, -1).includes('tests')
+}
+
+/**
+ * Some packages import their own tests folder at run time (astropy's __init__ imports
+ * `.tests.runner`); their tests stay.
+ */
+async function importsItsTests(siteDir: string, pkg: LayerPackage): Promise<boolean> {
+  if (!pkg.files.some(isInTests)) return false
+  const imports =
+    /^\s*(?:from\s+[\w.]*\btests\b|import\s+[\w.]*\btests\b|from\s+[\w.]*\s+import\s+[^#\n]*\btests\b)/m
+  for (const file of pkg.files) {
+    if (!file.endsWith('.py') || isInTests(file)) continue
+    const text = await readFile(path.join(siteDir, file), 'utf8').catch(() => '')
+    if (imports.test(text)) return true
+  }
+  return false
+}
+
+export async function prune(
+  siteDir: string,
+  packages: LayerPackage[],
+  installed: InstalledDistribution[],
+  options: { exclude: string[]; slim: boolean }
+): Promise<PruneResult> {
+  const exclusions = packagesToExclude(installed, options.exclude)
+  const excluded: Exclusion[] = []
+  const kept: LayerPackage[] = []
+  for (const pkg of packages) {
+    const reason = exclusions.get(pkg.name)
+    if (reason) {
+      await removeFiles(siteDir, pkg.files)
+      excluded.push({
+        name: pkg.name,
+        version: pkg.version,
+        reason,
+        providedByRuntime: !options.exclude.includes(pkg.name)
+      })
+    } else {
+      kept.push(pkg)
+    }
+  }
+  const slimmed = { files: 0, bytes: 0 }
+  const result = options.slim ? await slimPackages(siteDir, kept, slimmed) : kept
+  if (options.slim) await removeStrayCaches(siteDir)
+  await removeEmptyDirectories(siteDir)
+  return { packages: result, excluded, slimmed, warnings: halfSetWarnings(result) }
+}
+
+async function slimPackages(
+  siteDir: string,
+  packages: LayerPackage[],
+  slimmed: { files: number; bytes: number }
+): Promise<LayerPackage[]> {
+  const result: LayerPackage[] = []
+  for (const pkg of packages) {
+    const keepTests = await importsItsTests(siteDir, pkg)
+    const drop = pkg.files.filter(file => isSlimmable(file, keepTests))
+    if (drop.length === 0) {
+      result.push(pkg)
+      continue
+    }
+    const sizes = await removeFiles(siteDir, drop)
+    const dropped = new Set(drop)
+    slimmed.files += drop.length
+    slimmed.bytes += sizes
+    result.push({
+      ...pkg,
+      files: pkg.files.filter(file => !dropped.has(file)),
+      bytes: pkg.bytes - sizes
+    })
+  }
+  return result
+}
+
+/** Removes files (relative paths) and returns the bytes they held. */
+async function removeFiles(siteDir: string, files: string[]): Promise<number> {
+  let bytes = 0
+  for (const file of files) {
+    const full = path.join(siteDir, file)
+    try {
+      bytes += (await lstat(full)).size
+      await rm(full, { force: true })
+    } catch {
+      // already gone (listed twice, or removed with its folder)
+    }
+  }
+  return bytes
+}
+
+/** `__pycache__` folders that no RECORD lists (pip lists compiled files only when it compiles). */
+async function removeStrayCaches(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue
+    const full = path.join(dir, entry.name)
+    if (entry.name === '__pycache__') await rm(full, { recursive: true, force: true })
+    else await removeStrayCaches(full)
+  }
+}
+
+async function removeEmptyDirectories(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true })
+  let empty = true
+  for (const entry of entries) {
+    if (entry.isDirectory() && (await removeEmptyDirectories(path.join(dir, entry.name)))) {
+      await rmdir(path.join(dir, entry.name))
+    } else {
+      empty = false
+    }
+  }
+  return empty
+}

@@ -1,0 +1,80 @@
+import * as exec from '@actions/exec'
+import { lstat } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { WHEEL_MACHINE, type Architecture } from '../facts.js'
+import type { LayerPackage } from './site.js'
+
+export interface StripResult {
+  packages: LayerPackage[]
+  stripped: number
+  savedBytes: number
+  warning?: string
+}
+
+/**
+ * Shared objects a strip may touch: never those in `*.libs/` folders, the libraries auditwheel
+ * bundles, whose ELF load commands strip misaligns ("ELF load command … not page-aligned").
+ */
+export function isStrippable(file: string): boolean {
+  const parts = file.split('/')
+  if (parts.some(part => part.endsWith('.libs') || part.endsWith('.dist-info'))) return false
+  return /\.so(\.\d+)*$/.test(file)
+}
+
+/** binutils for the target machine: the host's own strip only reads its own machine's ELF. */
+export function stripTool(architecture: Architecture, hostMachine = os.machine()): string {
+  const machine = WHEEL_MACHINE[architecture]
+  return hostMachine === machine ? 'strip' : `${machine}-linux-gnu-strip`
+}
+
+export async function stripSharedObjects(
+  siteDir: string,
+  packages: LayerPackage[],
+  architecture: Architecture
+): Promise<StripResult> {
+  const tool = stripTool(architecture)
+  const targets = packages.flatMap(pkg => pkg.files.filter(isStrippable))
+  if (targets.length === 0) return { packages, stripped: 0, savedBytes: 0 }
+  const before = await sizes(siteDir, targets)
+  for (let i = 0; i < targets.length; i += 200) {
+    const batch = targets.slice(i, i + 200).map(file => path.join(siteDir, file))
+    try {
+      const { exitCode, stderr } = await exec.getExecOutput(tool, ['--strip-unneeded', ...batch], {
+        ignoreReturnCode: true,
+        silent: true
+      })
+      if (exitCode !== 0)
+        return {
+          packages,
+          stripped: 0,
+          savedBytes: 0,
+          warning: `strip: ${tool} failed, shared objects may be partly stripped: ${stderr.trim().split('\n')[0]}`
+        }
+    } catch {
+      return {
+        packages,
+        stripped: 0,
+        savedBytes: 0,
+        warning: `strip: ${tool} was not found on the runner (install binutils for ${WHEEL_MACHINE[architecture]}); shared objects left as they are`
+      }
+    }
+  }
+  const after = await sizes(siteDir, targets)
+  let savedBytes = 0
+  const updated = packages.map(pkg => {
+    const saved = pkg.files
+      .filter(isStrippable)
+      .reduce((sum, file) => sum + (before.get(file)! - after.get(file)!), 0)
+    savedBytes += saved
+    return saved === 0 ? pkg : { ...pkg, bytes: pkg.bytes - saved }
+  })
+  return { packages: updated, stripped: targets.length, savedBytes }
+}
+
+async function sizes(siteDir: string, files: string[]): Promise<Map<string, number>> {
+  const entries = await Promise.all(
+    files.map(async file => [file, (await lstat(path.join(siteDir, file))).size] as const)
+  )
+  return new Map(entries)
+}

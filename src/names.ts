@@ -1,0 +1,110 @@
+// Lambda's names, as the API takes them, in one place and without the SDK: layer names and
+// ARNs, function names and ARNs, and the principals a layer version can be shared with.
+// inputs.ts validates with these, and the AWS half parses with the same ones.
+import { LIMITS } from './facts.js'
+
+/** PublishLayerVersion's LayerName: a name, or a layer ARN (from the Lambda API model). */
+const LAYER_NAME =
+  /^(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+)$|^[a-zA-Z0-9-_]+$/
+
+export function isLayerName(name: string): boolean {
+  return name.length <= LIMITS.layerNameMax && LAYER_NAME.test(name)
+}
+
+/** The region a layer ARN names, or undefined for a plain name. */
+export function layerArnRegion(layerName: string): string | undefined {
+  return /^arn:[^:]+:lambda:([^:]+):\d{12}:layer:/.exec(layerName)?.[1]
+}
+
+/** `orders-deps` for both `orders-deps` and `arn:…:layer:orders-deps`. */
+export function layerBaseName(layerName: string): string {
+  return layerName.startsWith('arn:') ? layerName.slice(layerName.lastIndexOf(':') + 1) : layerName
+}
+
+/** A layer version ARN without its version: `arn:…:layer:name`. */
+export function layerArnOf(layerVersionArn: string): string {
+  return layerVersionArn.replace(/:\d+$/, '')
+}
+
+/** The one name the zip and the workflow artifact share: `orders-deps-python3.12-arm64`. */
+export function layerFileStem(
+  layerName: string | undefined,
+  runtime: string,
+  architecture: string
+): string {
+  return `${layerName ? layerBaseName(layerName) : 'python-layer'}-${runtime}-${architecture}`
+}
+
+/** A layer ARN belongs to one region; publishing it elsewhere would fail late, so fail early. */
+export function checkLayerRegion(layerName: string, region: string): void {
+  const arnRegion = layerArnRegion(layerName)
+  if (arnRegion && arnRegion !== region) {
+    throw new Error(
+      `layer-name ${layerName} is an ARN in ${arnRegion}, so it cannot be published to ${region}: ` +
+        'use a plain layer name to publish to several regions.'
+    )
+  }
+}
+
+export interface FunctionRef {
+  /** As given: a name, a partial ARN or an ARN. */
+  name: string
+  /** The bare function name: a name and its ARN are one function. */
+  functionName: string
+  /** The region an ARN names; undefined for a plain name (every published region). */
+  region?: string
+}
+
+// Lambda's FunctionName: a name, a partial ARN (ACCOUNT:function:NAME) or an ARN, each
+// optionally with a :qualifier, which this action refuses with its own message.
+const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/
+const FUNCTION_ARN =
+  /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):\d{12}:function:([a-zA-Z0-9-_]{1,64})(?::([a-zA-Z0-9$_-]+))?$/
+const PARTIAL_FUNCTION_ARN = /^\d{12}:function:([a-zA-Z0-9-_]{1,64})(?::([a-zA-Z0-9$_-]+))?$/
+
+/**
+ * A `functions` entry: a name, a partial ARN or an ARN of the unpublished function. Throws a
+ * message naming the input for anything else, and for a version or alias qualifier.
+ */
+export function parseFunctionRef(name: string): FunctionRef {
+  const arn = FUNCTION_ARN.exec(name)
+  const partial = arn ? undefined : PARTIAL_FUNCTION_ARN.exec(name)
+  const qualifier = arn?.[3] ?? partial?.[2]
+  if (qualifier) {
+    throw new Error(
+      `functions: ${name} names version or alias "${qualifier}"; layers are set on the ` +
+        'unpublished function, so give it without the qualifier.'
+    )
+  }
+  if (arn) return { name, functionName: arn[2], region: arn[1] }
+  if (partial) return { name, functionName: partial[1] }
+  if (FUNCTION_NAME.test(name)) return { name, functionName: name }
+  throw new Error(
+    `functions: "${name}" is not a function name (1-64 letters, digits, - and _), a function ARN or ACCOUNT:function:NAME; give one per line`
+  )
+}
+
+/** Statement ids this action adds start with it; statements added otherwise are left alone. */
+export const SHARE_STATEMENT_PREFIX = 'layer-share-'
+
+export interface ShareGrant {
+  /** Stable per principal: `layer-share-123456789012`, `layer-share-o-abc…`, `layer-share-public`. */
+  statementId: string
+  /** A 12-digit account id, or `*` (everyone, or everyone in `organizationId`). */
+  principal: string
+  organizationId?: string
+}
+
+const ACCOUNT = /^\d{12}$/
+const ORGANIZATION = /^o-[a-z0-9]{10,32}$/
+
+/** A `share-with` entry as the grant it asks for; anything else is an error naming the input. */
+export function parseSharePrincipal(entry: string): ShareGrant {
+  const statementId = `${SHARE_STATEMENT_PREFIX}${entry}`
+  if (entry === 'public') return { statementId, principal: '*' }
+  if (ACCOUNT.test(entry)) return { statementId, principal: entry }
+  if (ORGANIZATION.test(entry)) return { statementId, principal: '*', organizationId: entry }
+  throw new Error(
+    `share-with: "${entry}" is not accepted; use a 12-digit account id, an organization id (o-...), or public`
+  )
+}

@@ -1,0 +1,79 @@
+// Every output of the action (action.yml `outputs:`), set from this one file and each once: the
+// build's as soon as the zip exists, the artifact's after the upload, the deploy's at the end.
+import * as core from '@actions/core'
+import type { DeployResult } from '../aws/deploy.js'
+import type { BuildReport } from '../builder/index.js'
+import { largestFirst } from '../builder/site.js'
+import type { ArtifactUpload } from './artifact.js'
+
+export function setBuildOutputs(report: BuildReport): void {
+  setOutputs(buildOutputs(report))
+}
+
+export function setArtifactOutputs(upload: ArtifactUpload): void {
+  setOutputs({
+    ...(upload.id === undefined ? {} : { 'artifact-id': String(upload.id) }),
+    ...(upload.url ? { 'artifact-url': upload.url } : {})
+  })
+}
+
+export function setDeployOutputs(result: DeployResult): void {
+  setOutputs(deployOutputs(result))
+}
+
+export function buildOutputs(report: BuildReport): Record<string, string> {
+  return {
+    'zip-path': report.zip.zipPath,
+    'code-sha256': report.zip.codeSha256,
+    'zip-size': String(report.zip.zipSize),
+    'unzipped-size': String(report.zip.unzippedSize),
+    packages: JSON.stringify(
+      largestFirst(report.packages).map(p => ({ name: p.name, version: p.version, bytes: p.bytes }))
+    )
+  }
+}
+
+/**
+ * The deploy's outputs, from the first region that has a layer (regions keep input order).
+ * `code-sha256` is the build's: Lambda stored the same bytes, or publishing failed.
+ */
+export function deployOutputs(result: DeployResult): Record<string, string> {
+  const first = result.regions.find(region => region.layer)?.layer
+  const regions = Object.fromEntries(
+    result.regions
+      .filter(region => region.layer)
+      .map(region => [
+        region.region,
+        { layerVersionArn: region.layer?.layerVersionArn, published: region.layer?.published }
+      ])
+  )
+  const multiRegion = new Set(result.regions.map(region => region.region)).size > 1
+  const functions = Object.fromEntries(
+    result.regions.flatMap(region =>
+      region.functions.map(fn => [
+        // A plain name is attached in each region; the key tells the copies apart.
+        multiRegion && !fn.function.startsWith('arn:')
+          ? `${fn.region}:${fn.function}`
+          : fn.function,
+        {
+          before: fn.before,
+          after: fn.after,
+          status: fn.status,
+          ...(fn.error ? { error: fn.error } : {})
+        }
+      ])
+    )
+  )
+  return {
+    'layer-arn': first?.layerArn ?? '',
+    'layer-version-arn': first?.layerVersionArn ?? '',
+    'layer-version': first ? String(first.version) : '',
+    published: String(result.regions.some(region => region.layer?.published)),
+    regions: JSON.stringify(regions),
+    functions: JSON.stringify(functions)
+  }
+}
+
+function setOutputs(outputs: Record<string, string>): void {
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
+}
