@@ -67,7 +67,9 @@ describe('parseShareWith', () => {
   })
 
   it('refuses anything else, naming it', () => {
-    expect(() => parseShareWith(['everyone'])).toThrow(/^share-with: "everyone" is not accepted; use a 12-digit account id/)
+    expect(() => parseShareWith(['everyone'])).toThrow(
+      /^share-with: "everyone" is not accepted; use a 12-digit account id/
+    )
     expect(() => parseShareWith(['12345'])).toThrow(/"12345"/)
   })
 })
