@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks'
 import { awsClients } from '../src/aws/clients.js'
 import { deployLayer } from '../src/aws/deploy.js'
+import { findRuntime } from '../src/facts.js'
 import { layerZipAt } from '../__tests__/support/layer-zip.js'
 
 export interface DeployStageResult {
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     {
       layerName,
       zip,
+      target: { runtime: findRuntime('python3.11')!, architecture: 'x86_64' },
       compatibleRuntimes: ['python3.11'],
       compatibleArchitectures: ['x86_64'],
       skipUnchanged: true,

@@ -937,6 +937,46 @@ describe('faults', () => {
     expect(await failure(publish(lambda('eu-west-1')))).toBeInstanceOf(ResourceConflictException)
   })
 
+  it('applies an update and then loses its response (drop-response)', async () => {
+    emulator.createFunction({ name: 'orders', runtime: 'python3.12' })
+    const { arn } = await publish(lambda())
+    const read = await lambda().send(new GetFunctionCommand({ FunctionName: 'orders' }))
+    emulator.inject({ operation: 'UpdateFunctionConfiguration', kind: 'drop-response' })
+    const error = await failure(
+      lambda('us-east-1', 1).send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: 'orders',
+          Layers: [arn],
+          RevisionId: read.Configuration!.RevisionId
+        })
+      )
+    )
+    expect(status(error)).toBeUndefined()
+    // The caller saw no answer, yet Lambda holds the update, under a new RevisionId.
+    expect(emulator.getFunction('orders')?.layers).toEqual([arn])
+    expect(emulator.getFunction('orders')?.revisionId).not.toBe(read.Configuration!.RevisionId)
+    expect(emulator.calls.at(-1)).toMatchObject({
+      operation: 'UpdateFunctionConfiguration',
+      status: 0
+    })
+  })
+
+  it('sets a function’s layers before another request is handled (layers-changed)', async () => {
+    const fn = emulator.createFunction({ name: 'orders', runtime: 'python3.12' })
+    const { arn } = await publish(lambda())
+    const revision = fn.revisionId
+    emulator.inject({
+      operation: 'ListLayerVersions',
+      kind: 'layers-changed',
+      function: 'orders',
+      layers: [arn]
+    })
+    const listed = await lambda().send(new ListLayerVersionsCommand({ LayerName: 'deps' }))
+    expect(listed.LayerVersions).toHaveLength(1)
+    expect(fn.layers).toEqual([arn])
+    expect(fn.revisionId).not.toBe(revision)
+  })
+
   it('plays S3 faults too', async () => {
     emulator.inject({ operation: 'PutObject', kind: 'unavailable' })
     await s3().send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' }))

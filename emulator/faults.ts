@@ -16,25 +16,32 @@ export type FaultKind =
   | 'server-error'
   | 'unavailable'
   | 'drop'
+  | 'drop-response'
   | 'conflict'
   | 'stale-revision'
   | 'in-progress'
   | 'update-failed'
+  | 'layers-changed'
 
 /**
  * A failure to play on the next matching request(s).
  * - throttle: 429 TooManyRequestsException (S3: 503 SlowDown) with Retry-After = durationMs
  *   (default 1000 ms);
  * - server-error: 500 ServiceException (S3: InternalError); unavailable: 503;
- * - drop: the socket is destroyed before any response;
+ * - drop: the socket is destroyed before the request is handled;
+ * - drop-response: the request is handled (an update applied, a version published), then the
+ *   socket is destroyed before the response: the caller cannot know it succeeded;
  * - conflict: 409 ResourceConflictException (S3: OperationAborted);
  * - stale-revision: the function's RevisionId changes just before the request is handled;
  * - in-progress: the function's LastUpdateStatus reads InProgress for durationMs (default
  *   1000 ms), starting just before the request is handled;
  * - update-failed: the function's next update is accepted but ends with LastUpdateStatus
- *   Failed (inject it on UpdateFunctionConfiguration).
+ *   Failed (inject it on UpdateFunctionConfiguration);
+ * - layers-changed: the function's layer list becomes `layers` (with a new RevisionId) just
+ *   before the request is handled, as another deploy racing this one would leave it.
  * `function` narrows requests that name a function, and picks the function that
- * stale-revision, in-progress and update-failed act on (default: the one the request names).
+ * stale-revision, in-progress, update-failed and layers-changed act on (default: the one the
+ * request names).
  */
 export interface Fault {
   /** The SDK's operation name, e.g. 'PublishLayerVersion' or 'PutObject'. */
@@ -45,6 +52,8 @@ export interface Fault {
   function?: string
   region?: string
   durationMs?: number
+  /** layers-changed: the layer version ARNs the function holds afterwards. */
+  layers?: string[]
 }
 
 const DEFAULT_FAULT_MS = 1000
@@ -106,7 +115,7 @@ export function faultError(fault: Fault, s3: boolean, resourceArn: string): ApiE
   }
 }
 
-/** stale-revision, in-progress, update-failed: someone else changes the function first. */
+/** stale-revision, in-progress, update-failed, layers-changed: someone else changes the function first. */
 export function applyFunctionFault(
   fault: Fault,
   state: EmulatorState,
@@ -121,4 +130,8 @@ export function applyFunctionFault(
     fn.updateInProgressUntil = Date.now() + (fault.durationMs ?? DEFAULT_FAULT_MS)
   }
   if (fault.kind === 'update-failed') state.failingUpdates.add(fn)
+  if (fault.kind === 'layers-changed') {
+    fn.layers = [...(fault.layers ?? [])]
+    fn.revisionId = randomUUID()
+  }
 }

@@ -218,6 +218,7 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
     const target = resolveTarget(method, url, scope, req.headers.host)
     const region = scope?.region ?? ''
     let reply: Reply
+    let fault: Fault | undefined
     try {
       if (target.service === 'layer-content') {
         reply = layerContent(target.path)
@@ -231,7 +232,7 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
           target.service === 'lambda' && target.params.FunctionName
             ? functionNameOf(target.params.FunctionName)
             : undefined
-        const fault = faults.take(target.operation, region, functionName)
+        fault = faults.take(target.operation, region, functionName)
         if (fault?.kind === 'drop') {
           req.socket.destroy()
           record({ region, operation: target.operation, status: 0 })
@@ -255,6 +256,11 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
           : s3ErrorReply(apiError, method === 'HEAD')
     }
     await drain(req)
+    if (fault?.kind === 'drop-response') {
+      req.socket.destroy()
+      record({ region, operation: target.operation, status: 0 })
+      return
+    }
     await sleep(latencyMs)
     if (target.service === 'lambda') {
       reply.headers = { 'x-amzn-RequestId': randomUUID(), ...reply.headers }

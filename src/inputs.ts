@@ -29,6 +29,8 @@ export interface ActionInputs {
   extras: string[]
   groups: string[]
   exclude: string[]
+  /** A layer with no packages may ship; otherwise it fails the gate. */
+  allowEmpty: boolean
   slim: boolean
   strip: boolean
   verify: VerifyMode
@@ -70,6 +72,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   extras: '',
   groups: '',
   exclude: '',
+  'allow-empty': 'false',
   slim: 'true',
   strip: 'false',
   verify: 'error',
@@ -136,6 +139,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     extras: list(get('extras')),
     groups: list(get('groups')),
     exclude: list(get('exclude')).map(canonicalName),
+    allowEmpty: bool(get, 'allow-empty'),
     slim: bool(get, 'slim'),
     strip: bool(get, 'strip'),
     verify: oneOf(get, 'verify', ['error', 'warn', 'off'] as const),

@@ -16,6 +16,7 @@ import { publishLayer } from '../../src/aws/publish.js'
 import { attachToFunction, checkFit, placeFunctions, planLayers } from '../../src/aws/attach.js'
 import { parseFunctionRef } from '../../src/names.js'
 import { layerZipAt } from '../support/layer-zip.js'
+import { targetOf } from '../support/target.js'
 
 vi.mock('@actions/core')
 
@@ -201,6 +202,7 @@ describe('attachToFunction against the Lambda API', () => {
     const result = await publishLayer(clients, region, {
       layerName: name,
       zip: layerZipAt(zipPath),
+      target: targetOf('python3.12', 'x86_64'),
       compatibleRuntimes: fit.runtimes,
       compatibleArchitectures: fit.architectures,
       skipUnchanged: false
@@ -373,6 +375,20 @@ describe('attachToFunction against the Lambda API', () => {
     const result = await attach('api')
     expect(result.status).toBe('updated')
     expect(updates().map(c => c.status)).toEqual([412, 200])
+  })
+
+  it('reports an update whose response was lost as updated, with the layers it replaced', async () => {
+    emulator.createFunction({ name: 'api', runtime: 'python3.12', layers: [powertools] })
+    // Lambda applies the update, then the connection drops; the SDK's resend meets a 412.
+    emulator.inject({ operation: 'UpdateFunctionConfiguration', kind: 'drop-response' })
+    const result = await attach('api')
+    expect(result).toMatchObject({
+      status: 'updated',
+      before: [powertools],
+      after: [powertools, deps]
+    })
+    expect(updates().map(c => c.status)).toEqual([0, 412])
+    expect(emulator.getFunction('api')?.layers).toEqual([powertools, deps])
   })
 
   it('gives up on a function that stays in conflict, saying so, and changes nothing', async () => {

@@ -16,7 +16,9 @@ import {
   type DeployResult
 } from '../../src/aws/deploy.js'
 import { deployOutputs } from '../../src/report/outputs.js'
+import { deploySummary } from '../../src/report/summary.js'
 import { layerZipAt } from '../support/layer-zip.js'
+import { targetOf } from '../support/target.js'
 import { ACTION_NAME } from '../../src/facts.js'
 import { mapLimit } from '../../src/concurrency.js'
 import { parseShareWith } from '../../src/aws/share.js'
@@ -75,15 +77,28 @@ describe('parseShareWith', () => {
 })
 
 describe('planCleanup', () => {
+  const own = (...versions: number[]) =>
+    versions.map(version => ({
+      version,
+      ours: true,
+      compatibleRuntimes: ['python3.12'],
+      compatibleArchitectures: ['x86_64']
+    }))
+
   it('deletes versions older than the newest N', () => {
-    const plan = planCleanup({ versions: [1, 2, 3, 4, 5], keep: 2, current: 5, inUse: new Map() })
+    const plan = planCleanup({
+      versions: own(1, 2, 3, 4, 5),
+      keep: 2,
+      current: 5,
+      inUse: new Map()
+    })
     expect(plan.deleted).toEqual([3, 2, 1])
     expect(plan.kept.map(k => k.version)).toEqual([5, 4])
   })
 
   it('keeps an old version a named function still uses, saying which', () => {
     const plan = planCleanup({
-      versions: [1, 2, 3, 4],
+      versions: own(1, 2, 3, 4),
       keep: 1,
       current: 4,
       inUse: new Map([[2, ['billing']]])
@@ -93,20 +108,44 @@ describe('planCleanup', () => {
   })
 
   it('never deletes the version this run reused, even when it is not among the newest', () => {
-    const plan = planCleanup({ versions: [1, 2, 3], keep: 1, current: 1, inUse: new Map() })
+    const plan = planCleanup({ versions: own(1, 2, 3), keep: 1, current: 1, inUse: new Map() })
     expect(plan.deleted).toEqual([2])
     expect(plan.kept.map(k => k.version)).toEqual([3, 1])
   })
 
   it('deletes nothing old when some function could not be read', () => {
     const plan = planCleanup({
-      versions: [1, 2, 3],
+      versions: own(1, 2, 3),
       keep: 1,
       current: 3,
       inUse: new Map(),
       unknownUse: 'layers of api unknown'
     })
     expect(plan.deleted).toEqual([])
+  })
+
+  it("keeps another build's versions, saying whose, and does not count them among the newest", () => {
+    const widened = {
+      version: 3,
+      ours: false,
+      compatibleRuntimes: ['python3.12', 'python3.13'],
+      compatibleArchitectures: ['x86_64']
+    }
+    const plan = planCleanup({
+      versions: [...own(1, 2, 4), widened],
+      keep: 2,
+      current: 4,
+      inUse: new Map()
+    })
+    expect(plan.deleted).toEqual([1])
+    expect(plan.kept).toEqual([
+      { version: 4, reason: 'the version this run published or reused' },
+      {
+        version: 3,
+        reason: "published for python3.12, python3.13 on x86_64 (another build's lineage)"
+      },
+      { version: 2, reason: 'among the newest 2' }
+    ])
   })
 })
 
@@ -227,6 +266,7 @@ describe('deployLayer against the Lambda API', () => {
   const plan = (zipPath: string, extra: Partial<DeployPlan> = {}): DeployPlan => ({
     layerName: 'deps',
     zip: layerZipAt(zipPath),
+    target: targetOf('python3.12', 'x86_64'),
     compatibleRuntimes: ['python3.12'],
     compatibleArchitectures: ['x86_64'],
     skipUnchanged: true,
@@ -402,6 +442,7 @@ describe('deployLayer against the Lambda API', () => {
     await deploy(plan(x86))
     await deploy(
       plan(layerZip(work, 'ARM = 1\n'), {
+        target: targetOf('python3.12', 'arm64'),
         compatibleArchitectures: ['arm64'],
         functions: ['graviton']
       })
@@ -414,6 +455,127 @@ describe('deployLayer against the Lambda API', () => {
     // The arm64 build's version 2 is not the x86_64 job's to count or delete.
     expect(emulator.layerVersions('deps').map(v => v.version)).toEqual([2, 3])
     expect(emulator.getFunction('graviton')?.layers).toEqual([`${layerArn()}:2`])
+  })
+
+  it("never deletes a python3.12 job's version from a python3.13 job that records both runtimes", async () => {
+    emulator.createFunction({ name: 'orders', runtime: 'python3.12' })
+    const py312 = { target: targetOf('python3.12') }
+    const py313 = {
+      target: targetOf('python3.13'),
+      compatibleRuntimes: ['python3.12', 'python3.13']
+    }
+    await deploy(plan(layerZip(work, 'A = 1\n'), { ...py312, functions: ['orders'] }))
+    await deploy(plan(layerZip(work, 'B = 1\n'), py313))
+    const widened = await deploy(plan(layerZip(work, 'B = 2\n'), { ...py313, keepVersions: 1 }))
+
+    // Version 1 is the python3.12 job's, and orders (not named here) runs on it.
+    expect(widened.regions[0].cleanup?.deleted).toEqual([2])
+    expect(emulator.layerVersions('deps').map(v => v.version)).toEqual([1, 3])
+    expect(emulator.getFunction('orders')?.layers).toEqual([`${layerArn()}:1`])
+
+    // The python3.12 job, in turn, lists the widened version 3 but leaves it, saying whose it is.
+    const back = await deploy(
+      plan(layerZip(work, 'A = 2\n'), { ...py312, functions: ['orders'], keepVersions: 1 })
+    )
+    expect(back.regions[0].cleanup).toEqual({
+      deleted: [1],
+      kept: [
+        { version: 4, reason: 'the version this run published or reused' },
+        {
+          version: 3,
+          reason: "published for python3.12, python3.13 on x86_64 (another build's lineage)"
+        }
+      ]
+    })
+    expect(emulator.layerVersions('deps').map(v => v.version)).toEqual([3, 4])
+    expect(deploySummary(back)).toContain(
+      "  - kept 3: published for python3.12, python3.13 on x86_64 (another build's lineage)"
+    )
+  })
+
+  it('reuses its own unchanged version though another job published a wider one since', async () => {
+    const zip = layerZip(work, 'V = 1\n')
+    await deploy(plan(zip))
+    await deploy(
+      plan(layerZip(work, 'W = 1\n'), {
+        target: targetOf('python3.13'),
+        compatibleRuntimes: ['python3.12', 'python3.13']
+      })
+    )
+    const rerun = await deploy(plan(zip))
+    expect(rerun.regions[0].layer).toMatchObject({ version: 1, published: false })
+    expect(emulator.layerVersions('deps')).toHaveLength(2)
+  })
+
+  it('keeps an old version that a racing deploy moved a named function onto after the list', async () => {
+    for (const n of [1, 2, 3]) await deploy(plan(layerZip(work, `V = ${n}\n`)))
+    for (const name of ['api', 'worker']) {
+      emulator.createFunction({ name, runtime: 'python3.12', layers: [`${layerArn()}:3`] })
+    }
+    // After this run moved worker onto version 4, a rollback elsewhere puts it on version 2,
+    // just as keep-versions lists the versions.
+    emulator.inject({
+      operation: 'ListLayerVersions',
+      kind: 'layers-changed',
+      function: 'worker',
+      layers: [`${layerArn()}:2`]
+    })
+    const result = await deploy(
+      plan(layerZip(work, 'V = 4\n'), {
+        skipUnchanged: false,
+        functions: ['api', 'worker'],
+        keepVersions: 1
+      })
+    )
+
+    expect(result.regions[0].cleanup).toEqual({
+      deleted: [3, 1],
+      kept: [
+        { version: 4, reason: 'the version this run published or reused' },
+        { version: 2, reason: 'now used by worker (read again before deleting)' }
+      ]
+    })
+    expect(emulator.layerVersions('deps').map(v => v.version)).toEqual([2, 4])
+    expect(result.failures).toEqual([])
+  })
+
+  it('reports what it kept when deleting is denied, and fails the region', async () => {
+    for (const n of [1, 2, 3]) await deploy(plan(layerZip(work, `V = ${n}\n`)))
+    emulator.deny('lambda:DeleteLayerVersion')
+    const result = await deploy(plan(layerZip(work, 'V = 4\n'), { keepVersions: 1 }))
+
+    expect(result.regions[0].cleanup).toMatchObject({
+      deleted: [],
+      kept: [
+        { version: 4, reason: 'the version this run published or reused' },
+        { version: 3, reason: 'the delete failed' },
+        { version: 2, reason: 'not tried after the delete of 3 failed' },
+        { version: 1, reason: 'not tried after the delete of 3 failed' }
+      ]
+    })
+    expect(result.failures).toEqual([
+      expect.stringMatching(/^us-east-1: keep-versions: .*needs `lambda:DeleteLayerVersion`/)
+    ])
+    expect(emulator.layerVersions('deps')).toHaveLength(4)
+  })
+
+  it("leaves layer-version-arn empty when the first region fails, never another region's", async () => {
+    emulator.inject({
+      operation: 'PublishLayerVersion',
+      kind: 'server-error',
+      region: 'us-east-1',
+      times: 50
+    })
+    const result = await deploy(
+      plan(layerZip(work, 'V = 1\n'), { regions: ['us-east-1', 'eu-west-1'] })
+    )
+
+    const outputs = deployOutputs(result)
+    expect(outputs).toMatchObject({ 'layer-arn': '', 'layer-version-arn': '', 'layer-version': '' })
+    expect(JSON.parse(outputs.regions)).toEqual({
+      'eu-west-1': { layerVersionArn: `${layerArn('eu-west-1')}:1`, published: true }
+    })
+    expect(result.failures).toEqual([expect.stringMatching(/^us-east-1: publish: /)])
   })
 
   it('publishes once to a region given twice', async () => {

@@ -8,15 +8,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { startLambdaEmulator, type Emulator } from '../../emulator/lambda-api.js'
 import { awsClients, type AwsClients } from '../../src/aws/clients.js'
 import { LIMITS } from '../../src/facts.js'
-import {
-  publishLayer,
-  type LayerRequest,
-  planUpload,
-  s3Location,
-  sameSet
-} from '../../src/aws/publish.js'
+import { sameSet } from '../../src/aws/lineage.js'
+import { publishLayer, type LayerRequest, planUpload, s3Location } from '../../src/aws/publish.js'
 import { checkLayerRegion, layerArnRegion } from '../../src/names.js'
 import { layerZipAt } from '../support/layer-zip.js'
+import { targetOf } from '../support/target.js'
 
 vi.mock('@actions/core')
 
@@ -85,6 +81,7 @@ describe('publishLayer against the Lambda API', () => {
   const request = (zipPath: string, extra: Partial<LayerRequest> = {}): LayerRequest => ({
     layerName: 'deps',
     zip: layerZipAt(zipPath),
+    target: targetOf('python3.12', 'x86_64'),
     compatibleRuntimes: ['python3.12'],
     compatibleArchitectures: ['x86_64'],
     skipUnchanged: true,
@@ -164,7 +161,10 @@ describe('publishLayer against the Lambda API', () => {
     await publishLayer(
       clients,
       region,
-      request(layerZip(work, 'ARM = 1\n'), { compatibleArchitectures: ['arm64'] })
+      request(layerZip(work, 'ARM = 1\n'), {
+        target: targetOf('python3.12', 'arm64'),
+        compatibleArchitectures: ['arm64']
+      })
     )
     const rerun = await publishLayer(clients, region, request(zip))
     expect(rerun).toMatchObject({ version: 1, published: false })

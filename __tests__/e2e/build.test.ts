@@ -265,6 +265,50 @@ describe('the runtime SDK', () => {
   })
 })
 
+describe('an empty layer', () => {
+  const tail =
+    '; the layer would be empty and functions moved onto it would lose their dependencies. ' +
+    'Fix the requirements, or set allow-empty: true'
+
+  it('fails when every requirement is excluded by its marker for the target', async () => {
+    const run = await build(
+      'tinyjson; python_version < "3.10"\ngreeter; platform_machine == "aarch64"\n'
+    )
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      'requirements: requirements.txt gives no packages for python3.12 x86_64 (it lists no ' +
+        `requirement, or every one is excluded by its marker)${tail}`
+    )
+  })
+
+  it('fails when exclude leaves out everything, naming what it left out', async () => {
+    const run = await build('tinyjson\n', { exclude: 'tinyjson' })
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      'requirements: requirements.txt gives no packages for python3.12 x86_64 (exclude left ' +
+        `out everything: tinyjson)${tail}`
+    )
+  })
+
+  it('names what exclude left out and what the runtime ships', async () => {
+    const run = await build('awshelper\n', { exclude: 'awshelper' })
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toMatch(
+      /\(exclude left out awshelper and the runtime ships the rest: .*boto3.*botocore.*\); the layer would be empty/
+    )
+  })
+
+  it('builds with a warning when allow-empty says an empty layer is intended', async () => {
+    const run = await build('tinyjson; python_version < "3.10"\n', { 'allow-empty': 'true' })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(packagesOf(run)).toEqual([])
+    expect(run.warnings).toContain(
+      'requirements: requirements.txt gives no packages for python3.12 x86_64 (it lists no ' +
+        'requirement, or every one is excluded by its marker); the layer is empty (allow-empty: true)'
+    )
+  })
+})
+
 describe('hash-checking mode', () => {
   it('installs when every hash matches', async () => {
     const wheel = filesOf('tinyjson').find(d => d.filename.startsWith('tinyjson-1.0.0'))!

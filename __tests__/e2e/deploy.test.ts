@@ -196,6 +196,22 @@ describe('moving functions onto the new version', () => {
     expect(emulator.getFunction('graviton')?.layers).toEqual([])
   })
 
+  it('reports a function as updated when Lambda applied the update but its response was lost', async () => {
+    emulator.createFunction({ name: 'orders', runtime: 'python3.12' })
+    emulator.inject({
+      operation: 'UpdateFunctionConfiguration',
+      kind: 'drop-response',
+      function: 'orders'
+    })
+    const run = await deploy('tinyjson==1.0.0\n', { functions: 'orders' })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(emulator.calls.find(c => c.operation === 'UpdateFunctionConfiguration')?.status).toBe(0)
+    expect(JSON.parse(run.outputs.functions)).toEqual({
+      orders: { before: [], after: [arnOf(layerName, 1)], status: 'updated' }
+    })
+    expect(emulator.getFunction('orders')?.layers).toEqual([arnOf(layerName, 1)])
+  })
+
   it('waits out an update already in progress instead of failing', async () => {
     emulator.createFunction({ name: 'busy', runtime: 'python3.12' })
     emulator.inject({
@@ -247,6 +263,27 @@ describe('sharing and old versions', () => {
 })
 
 describe('bad input changes nothing in AWS', () => {
+  it('refuses an emptied requirements file, so a function keeps the version it has', async () => {
+    emulator.createFunction({ name: 'orders', runtime: 'python3.12' })
+    const first = await deploy('tinyjson==1.0.0\n', { functions: 'orders' })
+    expect(first.exitCode, first.stdout).toBe(0)
+    const since = emulator.calls.length
+
+    const run = await deploy('# moved into the function image\n', { functions: 'orders' })
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      'requirements: requirements.txt gives no packages for python3.12 x86_64 (it lists no ' +
+        'requirement, or every one is excluded by its marker); the layer would be empty and ' +
+        'functions moved onto it would lose their dependencies. Fix the requirements, or set ' +
+        'allow-empty: true'
+    )
+    const operations = emulator.calls.slice(since).map(c => c.operation)
+    expect(operations).not.toContain('PublishLayerVersion')
+    expect(operations).not.toContain('UpdateFunctionConfiguration')
+    expect(emulator.layerVersions(layerName)).toHaveLength(1)
+    expect(emulator.getFunction('orders')?.layers).toEqual([arnOf(layerName, 1)])
+  })
+
   it('refuses a bad share-with before any call', async () => {
     const run = await deploy('tinyjson\n', { 'share-with': 'everyone' })
     expect(run.exitCode).toBe(1)
@@ -282,6 +319,24 @@ describe('outputs when publishing fails', () => {
     // every output is written once: a second, empty code-sha256 would win on the runner
     expect(Object.entries(run.outputWrites).filter(([, times]) => times !== 1)).toEqual([])
     expect(run.outputWrites['code-sha256']).toBe(1)
+  })
+})
+
+describe('outputs when the first region fails', () => {
+  it('leaves layer-version-arn empty rather than give the second region’s', async () => {
+    emulator.inject({
+      operation: 'PublishLayerVersion',
+      kind: 'server-error',
+      region: 'us-east-1',
+      times: 50
+    })
+    const run = await deploy('tinyjson==1.0.0\n', { regions: 'us-east-1, eu-west-1' })
+    expect(run.exitCode).toBe(1)
+    expect(run.outputs['layer-version-arn']).toBe('')
+    expect(run.outputs['layer-version']).toBe('')
+    expect(JSON.parse(run.outputs.regions)).toEqual({
+      'eu-west-1': { layerVersionArn: arnOf(layerName, 1, 'eu-west-1'), published: true }
+    })
   })
 })
 

@@ -148,6 +148,9 @@ export async function attachToFunction(
   const waiter = options.waiter ?? DEFAULT_WAITER
   const maxAttempts = options.maxAttempts ?? 4
   let before: string[] | undefined
+  // The list our last update replaced. Once one was sent, a read showing the planned list
+  // means it took effect, though its response was lost and the SDK's resend met a 409 or 412.
+  let replaced: string[] | undefined
   const result = (status: AttachResult['status'], after: string[], error?: string) => ({
     function: functionName,
     region,
@@ -160,12 +163,16 @@ export async function attachToFunction(
   try {
     for (let attempt = 1; ; attempt++) {
       const config = await readSettled(client, functionName, region, waiter)
-      before = (config.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []))
+      const current = layerArns(config)
+      before = replaced ?? current
       checkFit(functionName, config, fit)
-      const planned = planLayers(before, layerVersionArn, functionName)
+      const planned = planLayers(current, layerVersionArn, functionName)
       // After a failed update the list may read as planned without being in effect: resend it.
       const lastFailed = config.LastUpdateStatus === 'Failed'
-      if (sameList(before, planned) && !lastFailed) return result('unchanged', planned)
+      if (sameList(current, planned) && !lastFailed) {
+        return result(replaced ? 'updated' : 'unchanged', planned)
+      }
+      before = current
       if (lastFailed) {
         const why = config.LastUpdateStatusReason ?? 'no reason given'
         core.info(
@@ -173,6 +180,7 @@ export async function attachToFunction(
         )
       }
 
+      replaced = current
       try {
         await client.send(
           new UpdateFunctionConfigurationCommand({
@@ -205,13 +213,34 @@ export async function attachToFunction(
         const why = settled.LastUpdateStatusReason ?? 'no reason given'
         throw new Error(`Lambda could not apply the new layers to ${functionName}: ${why}`)
       }
-      const after = (settled.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []))
+      const after = layerArns(settled)
       core.info(`${region}: ${functionName} now uses ${layerVersionArn}`)
       return result('updated', settled.Layers ? after : planned)
     }
   } catch (error) {
     return result('failed', before ?? [], errorMessage(error))
   }
+}
+
+/** The function's layer version ARNs as Lambda holds them now. */
+export async function readLayerArns(
+  client: LambdaClient,
+  functionName: string,
+  region: string
+): Promise<string[]> {
+  const config = await awsCall(
+    {
+      action: 'lambda:GetFunctionConfiguration',
+      resource: `function ${functionName}`,
+      region
+    },
+    () => client.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }))
+  )
+  return layerArns(config)
+}
+
+function layerArns(config: FunctionConfiguration): string[] {
+  return (config.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []))
 }
 
 /** The function's configuration once no creation or update is running on it. */

@@ -3,13 +3,20 @@
 // region or function is recorded and the rest carry on; the caller fails the step at the end.
 import * as core from '@actions/core'
 import { defaultClients, type AwsClients } from './clients.js'
-import { attachToFunction, placeFunctions, type AttachResult, type WaiterTiming } from './attach.js'
-import { cleanupLayerVersions, type CleanupResult } from './cleanup.js'
+import type { LambdaClient } from '@aws-sdk/client-lambda'
+import {
+  attachToFunction,
+  placeFunctions,
+  readLayerArns,
+  type AttachResult,
+  type WaiterTiming
+} from './attach.js'
+import { cleanupLayerVersions, type CleanupResult, type VersionUse } from './cleanup.js'
 import { mapLimit } from '../concurrency.js'
 import { layerArnOf, type ShareGrant } from '../names.js'
 import { isAccessDenied } from './errors.js'
 import { errorMessage } from '../errors.js'
-import { lineageFilter, publishLayer, type LayerRequest, type PublishResult } from './publish.js'
+import { publishLayer, type LayerRequest, type PublishResult } from './publish.js'
 import { parseShareWith, revokeStaleGrants, shareLayerVersion } from './share.js'
 
 export interface DeployPlan extends LayerRequest {
@@ -42,6 +49,8 @@ export interface RegionResult {
 }
 
 export interface DeployResult {
+  /** In the order of the plan's regions (the first is the outputs' region), then regions of
+   * functions that could not be placed. */
   regions: RegionResult[]
   /** One line per failed region step or function, naming it; empty when all went well. */
   failures: string[]
@@ -156,13 +165,16 @@ async function deployRegion(
   )
 
   if (plan.keepVersions && plan.keepVersions > 0) {
+    const concurrency = options.functionConcurrency ?? 4
     try {
       result.cleanup = await cleanupLayerVersions(lambda, region, plan.layerName, {
         keep: plan.keepVersions,
         current: layer.version,
-        lineage: lineageFilter(plan),
-        ...versionUse(layer.layerArn, result.functions)
+        lineage: plan,
+        ...versionUse(layer.layerArn, result.functions),
+        useNow: () => readVersionUse(lambda, region, layer.layerArn, functions, concurrency)
       })
+      if (result.cleanup.error) result.errors.push(`keep-versions: ${result.cleanup.error}`)
     } catch (error) {
       result.errors.push(`keep-versions: ${errorMessage(error)}`)
     }
@@ -171,28 +183,59 @@ async function deployRegion(
 }
 
 /**
- * Which versions of this layer the named functions hold now: the list after the update,
- * or before it when the update failed. A function never read leaves its use unknown.
+ * Which versions of this layer the named functions hold after the attach step: the list
+ * after the update, or before it when the update failed. A function never read leaves its
+ * use unknown.
  */
-export function versionUse(
+export function versionUse(layerArn: string, functions: readonly AttachResult[]): VersionUse {
+  return versionsHeld(
+    layerArn,
+    functions.map(fn => ({
+      function: fn.function,
+      layers: fn.layersUnknown ? undefined : fn.status === 'failed' ? fn.before : fn.after
+    })),
+    'could not be read'
+  )
+}
+
+/** The named functions' use read again from Lambda, for the moment right before a delete. */
+async function readVersionUse(
+  lambda: LambdaClient,
+  region: string,
   layerArn: string,
-  functions: readonly AttachResult[]
-): { inUse: Map<number, string[]>; unknownUse?: string } {
+  functions: readonly string[],
+  concurrency: number
+): Promise<VersionUse> {
+  const holders = await mapLimit(functions, concurrency, async name => {
+    try {
+      return { function: name, layers: await readLayerArns(lambda, name, region) }
+    } catch (error) {
+      core.info(`${region}: could not read ${name} again before deleting: ${errorMessage(error)}`)
+      return { function: name }
+    }
+  })
+  return versionsHeld(layerArn, holders, 'could not be read again before deleting')
+}
+
+/** Version → holders; `layers` undefined means that function's layers are unknown. */
+function versionsHeld(
+  layerArn: string,
+  holders: ReadonlyArray<{ function: string; layers?: readonly string[] }>,
+  unreadable: string
+): VersionUse {
   const inUse = new Map<number, string[]>()
-  const unknown: string[] = []
-  for (const fn of functions) {
-    const layers = fn.status === 'failed' ? fn.before : fn.after
-    if (fn.layersUnknown) unknown.push(fn.function)
-    for (const arn of layers) {
+  const unknown = holders.filter(holder => !holder.layers).map(holder => holder.function)
+  for (const holder of holders) {
+    for (const arn of holder.layers ?? []) {
       if (layerArnOf(arn) !== layerArn) continue
       const version = Number(arn.slice(arn.lastIndexOf(':') + 1))
-      inUse.set(version, [...(inUse.get(version) ?? []), fn.function])
+      inUse.set(version, [...(inUse.get(version) ?? []), holder.function])
     }
   }
   if (!unknown.length) return { inUse }
   return {
     inUse,
-    unknownUse: `not deleted: the layers of ${unknown.join(', ')} could not be read, so this version may be in use`
+    unknownUse: `not deleted: the layers of ${unknown.join(', ')} ${unreadable}, so this version may be in use`
   }
 }
 

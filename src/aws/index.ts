@@ -43,6 +43,7 @@ export async function publishAndAttach(
     zip: report.zip,
     description: inputs.description ?? defaultDescription(report, source),
     licenseInfo: inputs.licenseInfo,
+    target: report.target,
     compatibleRuntimes: inputs.compatibleRuntimes,
     compatibleArchitectures: inputs.compatibleArchitectures,
     skipUnchanged: inputs.skipUnchanged,

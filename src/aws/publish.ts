@@ -1,10 +1,8 @@
 // Publishes the layer zip as a new layer version in one region, or reuses the newest version
-// of the same runtime and architecture when it already holds the same bytes for the same
-// runtimes and architectures.
+// of the build's lineage (lineage.ts) when it already holds the same bytes.
 import { readFile } from 'node:fs/promises'
 import {
   GetLayerVersionCommand,
-  ListLayerVersionsCommand,
   PublishLayerVersionCommand,
   type Architecture as LambdaArchitecture,
   type LambdaClient,
@@ -14,12 +12,13 @@ import {
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import * as core from '@actions/core'
 import type { AwsClients } from './clients.js'
-import { awsCall, awsErrorName } from './errors.js'
+import { awsCall } from './errors.js'
+import { listLineage, type Lineage } from './lineage.js'
 import { LIMITS } from '../facts.js'
 import { checkLayerRegion, layerBaseName } from '../names.js'
 import type { LayerZip } from '../builder/zip/index.js'
 
-export interface LayerRequest {
+export interface LayerRequest extends Lineage {
   /** A name, or a layer ARN (which then fixes the region). */
   layerName: string
   /** The build's zip, hashed once when it was written; every region uploads these bytes. */
@@ -131,23 +130,7 @@ export async function publishLayer(
   }
 }
 
-/**
- * ListLayerVersions filters naming this build's lineage: its first runtime and architecture.
- * One layer name may carry an x86_64 and an arm64 build; each compares against, and prunes,
- * only its own versions.
- */
-export function lineageFilter(
-  request: Pick<LayerRequest, 'compatibleRuntimes' | 'compatibleArchitectures'>
-): { CompatibleRuntime?: Runtime; CompatibleArchitecture?: LambdaArchitecture } {
-  const runtime = request.compatibleRuntimes[0] as Runtime | undefined
-  const architecture = request.compatibleArchitectures[0] as LambdaArchitecture | undefined
-  return {
-    ...(runtime ? { CompatibleRuntime: runtime } : {}),
-    ...(architecture ? { CompatibleArchitecture: architecture } : {})
-  }
-}
-
-/** This lineage's newest version, when it has the same bytes, runtimes and architectures. */
+/** This lineage's newest version, when it holds the same bytes. */
 async function findUnchangedVersion(
   lambda: LambdaClient,
   region: string,
@@ -159,32 +142,14 @@ async function findUnchangedVersion(
     resource: `layer ${request.layerName}`,
     region
   }
-  const listed = await awsCall(context, async () => {
-    try {
-      return await lambda.send(
-        new ListLayerVersionsCommand({
-          LayerName: request.layerName,
-          ...lineageFilter(request),
-          MaxItems: 1
-        })
-      )
-    } catch (error) {
-      // A layer that was never published has no versions; that is not an error here.
-      if (awsErrorName(error) === 'ResourceNotFoundException') return { LayerVersions: [] }
-      throw error
-    }
-  })
-  const newest = listed.LayerVersions?.[0]
-  if (newest?.Version === undefined) return undefined
-  if (
-    !sameSet(newest.CompatibleRuntimes ?? [], request.compatibleRuntimes) ||
-    !sameSet(newest.CompatibleArchitectures ?? [], request.compatibleArchitectures)
-  ) {
-    return undefined
-  }
+  const listed = await awsCall(context, () =>
+    listLineage(lambda, request.layerName, request, version => version.ours)
+  )
+  const newest = listed.find(version => version.ours)
+  if (!newest) return undefined
   const version = await awsCall({ ...context, action: 'lambda:GetLayerVersion' }, () =>
     lambda.send(
-      new GetLayerVersionCommand({ LayerName: request.layerName, VersionNumber: newest.Version })
+      new GetLayerVersionCommand({ LayerName: request.layerName, VersionNumber: newest.version })
     )
   )
   if (version.Content?.CodeSha256 !== zip.codeSha256) return undefined
@@ -234,12 +199,6 @@ function zipBytes(zip: LayerZip): Promise<Buffer> {
     zipContents.set(zip, bytes)
   }
   return bytes
-}
-
-export function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const left = new Set(a)
-  const right = new Set(b)
-  return left.size === right.size && [...left].every(item => right.has(item))
 }
 
 function megabytes(bytes: number): string {

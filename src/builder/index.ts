@@ -6,6 +6,7 @@ import path from 'node:path'
 import type { Architecture, Target } from '../facts.js'
 import type { ActionInputs } from '../inputs.js'
 import { layerFileStem } from '../names.js'
+import { workspacePath } from '../sources/common.js'
 import { hashMismatchMessage, type DependencySource } from '../sources/index.js'
 import { annotate, annotateFindings } from './annotations.js'
 import {
@@ -83,11 +84,6 @@ export async function buildLayer(
     }
   )
   for (const warning of pruned.warnings) core.warning(warning)
-  if (pruned.packages.length === 0) {
-    core.warning(
-      `requirements: ${source.file} gives no packages for ${inputs.target.runtime.name} ${inputs.target.architecture}; the layer is empty`
-    )
-  }
   const packages = inputs.strip
     ? await stripLayer(siteDir, pruned.packages, inputs.target.architecture)
     : pruned.packages
@@ -133,11 +129,20 @@ async function stripLayer(
 }
 
 /**
- * The gate: verification, import and size problems stop the step before anything leaves the
- * runner. Returns the message to fail with, or undefined when the layer may ship.
+ * The gate: an empty layer, verification, import and size problems stop the step before
+ * anything leaves the runner. Returns the message to fail with, or undefined when the layer
+ * may ship.
  */
 export function buildProblems(inputs: ActionInputs, report: BuildReport): string | undefined {
   const problems: string[] = []
+  const empty = emptyLayer(report)
+  if (empty && inputs.allowEmpty) core.warning(`${empty}; the layer is empty (allow-empty: true)`)
+  else if (empty) {
+    problems.push(
+      `${empty}; the layer would be empty and functions moved onto it would lose their ` +
+        'dependencies. Fix the requirements, or set allow-empty: true'
+    )
+  }
   if (inputs.verify === 'error' && report.findings.length > 0) {
     problems.push(
       `verification failed: the layer will not load on ${inputs.target.runtime.name} ${inputs.target.architecture}:\n` +
@@ -155,4 +160,20 @@ export function buildProblems(inputs: ActionInputs, report: BuildReport): string
   for (const notice of size.notices) core.notice(notice)
   problems.push(...size.errors)
   return problems.length > 0 ? problems.join('\n') : undefined
+}
+
+/** What gave a layer with no packages, named from what pip installed and what was left out. */
+function emptyLayer(report: BuildReport): string | undefined {
+  if (report.packages.length > 0) return undefined
+  const { runtime, architecture } = report.target
+  return `requirements: ${workspacePath(report.source.file)} gives no packages for ${runtime.name} ${architecture} (${emptyCause(report.excluded)})`
+}
+
+function emptyCause(excluded: readonly Exclusion[]): string {
+  const byExclude = excluded.filter(e => !e.providedByRuntime).map(e => e.name)
+  const byRuntime = excluded.filter(e => e.providedByRuntime).map(e => e.name)
+  if (!excluded.length) return 'it lists no requirement, or every one is excluded by its marker'
+  if (!byRuntime.length) return `exclude left out everything: ${byExclude.join(', ')}`
+  if (!byExclude.length) return `the runtime ships all of it: ${byRuntime.join(', ')}`
+  return `exclude left out ${byExclude.join(', ')} and the runtime ships the rest: ${byRuntime.join(', ')}`
 }

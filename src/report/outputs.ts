@@ -34,11 +34,13 @@ export function buildOutputs(report: BuildReport): Record<string, string> {
 }
 
 /**
- * The deploy's outputs, from the first region that has a layer (regions keep input order).
+ * The deploy's outputs. layer-arn, layer-version-arn and layer-version are the first region's
+ * (the first of `regions` as given; results keep that order), empty when it failed: never
+ * another region's ARN in its place. `regions` says what each region got.
  * `code-sha256` is the build's: Lambda stored the same bytes, or publishing failed.
  */
 export function deployOutputs(result: DeployResult): Record<string, string> {
-  const first = result.regions.find(region => region.layer)?.layer
+  const first = result.regions[0]?.layer
   const regions = Object.fromEntries(
     result.regions
       .filter(region => region.layer)
