@@ -8,6 +8,8 @@ import { lambdaMarkerEnvironment } from '../../src/sources/markers.js'
 import {
   checkPip,
   checkPipArgs,
+  indexFailure,
+  installRequirements,
   MARKERS_FOR_LAMBDA,
   targetArgs,
   unresolvableRequirement,
@@ -16,9 +18,14 @@ import {
 
 /** An executable that answers `-m pip --version` the way a given pip would. */
 function fakePython(answer: string, exitCode = 0): string {
+  return fakeScript(`echo '${answer}'\nexit ${exitCode}`)
+}
+
+/** An executable shell script standing in for python. */
+function fakeScript(body: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-python-'))
   const file = path.join(dir, 'python')
-  writeFileSync(file, `#!/bin/sh\necho '${answer}'\nexit ${exitCode}\n`)
+  writeFileSync(file, `#!/bin/sh\n${body}\n`)
   chmodSync(file, 0o755)
   return file
 }
@@ -112,6 +119,60 @@ print(json.dumps({k: Marker('%s == "%s"' % (k, v)).evaluate() for k, v in lambda
   })
 })
 
+const FROM_THE_TARGET =
+  'is set by the action from runtime and architecture and cannot be overridden; remove it'
+const REQUIREMENT_FILES = 'cannot add requirement files; use the requirements input'
+const CONSTRAINT_FILES = 'cannot add constraint files; put the -c line in the requirements file'
+const EDITABLE = 'cannot add editable projects; it cannot be built for another platform here'
+
+describe('pip-args read the way pip reads them', () => {
+  // each spelling is one optparse accepts for the same option
+  it.each([
+    [['-qt/tmp/x'], `-qt/tmp/x (-t) ${FROM_THE_TARGET}`],
+    [['-qt', '/tmp/x'], `-qt (-t) ${FROM_THE_TARGET}`],
+    [['-vvt/tmp/x'], `-vvt/tmp/x (-t) ${FROM_THE_TARGET}`],
+    [['-UIt', '/tmp/x'], `-UIt (-t) ${FROM_THE_TARGET}`],
+    [['-t', '/tmp/x'], `-t ${FROM_THE_TARGET}`],
+    [['--target=/tmp/x'], `--target ${FROM_THE_TARGET}`],
+    [['--tar', '/tmp/x'], `--tar (--target) ${FROM_THE_TARGET}`],
+    [['--pref=/usr'], `--pref (--prefix) ${FROM_THE_TARGET}`],
+    [['--report', 'r.json'], '--report is set by the action, which reads the report pip writes'],
+    [['--python', '/usr/bin/python3'], '--python would run pip under another interpreter'],
+    [['-qrextra.txt'], `-qrextra.txt (-r) ${REQUIREMENT_FILES}`],
+    [['-vr', 'extra.txt'], `-vr (-r) ${REQUIREMENT_FILES}`],
+    [['-r', 'extra.txt'], `-r ${REQUIREMENT_FILES}`],
+    [['--requirement=extra.txt'], `--requirement ${REQUIREMENT_FILES}`],
+    [['--requirem', 'extra.txt'], `--requirem (--requirement) ${REQUIREMENT_FILES}`],
+    [['-c', 'constraints.txt'], `-c ${CONSTRAINT_FILES}`],
+    [['-qcconstraints.txt'], `-qcconstraints.txt (-c) ${CONSTRAINT_FILES}`],
+    [['--constraint=constraints.txt'], `--constraint ${CONSTRAINT_FILES}`],
+    [['--cons', 'constraints.txt'], `--cons (--constraint) ${CONSTRAINT_FILES}`],
+    [['-qe.'], `-qe. (-e) ${EDITABLE}`],
+    [['-e', '.'], `-e ${EDITABLE}`],
+    [['--edit=.'], `--edit (--editable) ${EDITABLE}`]
+  ])('refuses %j', (pipArgs, message) => {
+    expect(() => checkPipArgs(pipArgs)).toThrow(`pip-args: ${message}`)
+  })
+
+  it.each([
+    [['-q', '--no-cache-dir', '--pre']],
+    [['-vvU']],
+    // -i takes the rest of the word as its value: "t/x" is an index URL, not a target
+    [['-qit/x']],
+    [['-i', 'https://mirror.example/simple/', '--extra-index-url=https://x.example/simple/']],
+    [['-f/wheels', '--find-links', '/more-wheels']],
+    [['-C', 'key=value', '--trusted-host', 'mirror.example']]
+  ])('accepts %j', pipArgs => {
+    expect(() => checkPipArgs(pipArgs)).not.toThrow()
+  })
+
+  it('keeps credentials out of the message', () => {
+    const refuse = (): void => checkPipArgs(['-qrhttps://ci:s3cret@host.example/extra.txt'])
+    expect(refuse).toThrow('pip-args: -qrhttps://***@host.example/extra.txt (-r)')
+    expect(refuse).not.toThrow('s3cret')
+  })
+})
+
 describe('the sdist build', () => {
   it('gets pip-args without the options only pip install takes', () => {
     expect(
@@ -143,5 +204,73 @@ describe("reading pip's refusal", () => {
 
   it('finds nothing in other failures', () => {
     expect(unresolvableRequirement('ERROR: THESE PACKAGES DO NOT MATCH THE HASHES')).toBeUndefined()
+  })
+})
+
+describe('what a failed pip run is reported as', () => {
+  it('a pip crash, by the exception it ended with rather than "Exception:"', async () => {
+    // a real Python traceback, chained the way pip's own crashes often are
+    const python = fakeScript(
+      `exec python3 -c '
+import sys
+print("ERROR: Exception:", file=sys.stderr)
+try:
+    raise KeyError("wheel")
+except KeyError:
+    raise OSError(28, "No space left on device")
+'`
+    )
+    const workDir = mkdtempSync(path.join(os.tmpdir(), 'pip-crash-'))
+    await expect(
+      installRequirements({
+        python,
+        target: { runtime: python312, architecture: 'x86_64' },
+        requirementsFile: path.join(workDir, 'requirements.txt'),
+        siteDir: path.join(workDir, 'python'),
+        workDir,
+        extraIndexUrls: [],
+        pipArgs: []
+      })
+    ).rejects.toThrow(/^pip install failed: OSError: \[Errno 28\] No space left on device$/)
+  })
+
+  const install = {
+    indexUrl: 'http://ci:s3cret@127.0.0.1:9/simple',
+    extraIndexUrls: ['https://extra.example/simple/'],
+    pipArgs: []
+  }
+  const unauthorized = {
+    page: 'http://ci:****@127.0.0.1:9/simple/tinyjson/',
+    reason: '401 Client Error: Unauthorized for url: http://127.0.0.1:9/simple/tinyjson/'
+  }
+  const extraHasNoTinyjson = {
+    page: 'https://extra.example/simple/tinyjson/',
+    reason: '404 Client Error: Not Found for url: https://extra.example/simple/tinyjson/'
+  }
+
+  it('an index that refused, named by its input with the credentials masked', () => {
+    const pages = {
+      fetched: ['https://extra.example/simple/greeter/'],
+      failed: [unauthorized, extraHasNoTinyjson]
+    }
+    expect(indexFailure(pages, 'TinyJSON', '', install)).toBe(
+      "index-url: http://***@127.0.0.1:9/simple answered 401 Unauthorized for tinyjson; check the credentials in the URL or the runner's pip configuration"
+    )
+  })
+
+  it('not a 404 from an index that serves other pages: it lacks the project', () => {
+    const pages = {
+      fetched: ['https://extra.example/simple/greeter/'],
+      failed: [extraHasNoTinyjson]
+    }
+    expect(indexFailure(pages, 'tinyjson', '', install)).toBeUndefined()
+  })
+
+  it('not when another index served the project page: that index lacked a fitting file', () => {
+    const pages = {
+      fetched: ['http://ci:****@127.0.0.1:9/simple/tinyjson/'],
+      failed: [extraHasNoTinyjson]
+    }
+    expect(indexFailure(pages, 'tinyjson', '', install)).toBeUndefined()
   })
 })

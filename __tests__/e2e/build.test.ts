@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { STATUS_CODES } from 'node:http'
 import net from 'node:net'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -365,6 +366,102 @@ describe('the layer zip as a workflow artifact', () => {
   })
 })
 
+/** Starts the test index on a port Node's fetch refuses (the WHATWG "bad ports") but pip uses. */
+async function indexOnBadPort(): Promise<PackageIndex> {
+  for (const port of [6666, 6667, 6668, 6669, 6665, 10080, 6697, 6679, 6000, 5060, 4190]) {
+    try {
+      return await startIndex(catalog(), { port })
+    } catch {
+      // taken: try the next bad port
+    }
+  }
+  throw new Error('no bad port free to listen on')
+}
+
+describe('an index that fails is named, with what it answered', () => {
+  it.each([
+    [401, "check the credentials in the URL or the runner's pip configuration"],
+    [403, "check that the credentials in the URL or the runner's pip configuration may read it"],
+    [
+      404,
+      "check the package name, and the URL: pip needs the index's simple API, which often ends in /simple/"
+    ]
+  ])('an index-url answering %i to everything', async (status, advice) => {
+    const refusing = await startIndex([], { status })
+    try {
+      const run = await build('tinyjson\n', { 'index-url': refusing.url })
+      expect(run.exitCode).toBe(1)
+      expect(failure(run)).toBe(
+        `index-url: ${refusing.url} answered ${status} ${STATUS_CODES[status]} for tinyjson; ${advice}`
+      )
+    } finally {
+      await refusing.close()
+    }
+  })
+
+  it('credentials in the URL that the index refuses, before any pip run and masked', async () => {
+    const refusing = await startIndex([], { status: 401 })
+    try {
+      const url = refusing.url.replace('//', '//ci:s3cret@')
+      const run = await build('tinyjson\n', { 'index-url': url })
+      expect(failure(run)).toBe(
+        `index-url: ${refusing.url.replace('//', '//***@')} answered 401 Unauthorized to the credentials in the URL; check them (a token may have expired)`
+      )
+      expect(run.stdout).not.toContain('pip install')
+    } finally {
+      await refusing.close()
+    }
+  })
+
+  // the runner's pip configuration is never pre-checked: pip's failure itself must say it
+  it("an index from the runner's pip configuration that refuses connections", async () => {
+    const port = await closedPort()
+    const run = await build(
+      'tinyjson\n',
+      { 'index-url': '' },
+      { PIP_INDEX_URL: `http://127.0.0.1:${port}/simple/`, PIP_RETRIES: '0' }
+    )
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      `the index http://127.0.0.1:${port}/simple/ (from pip's configuration) could not be reached for tinyjson (Connection refused); check the URL and the runner's network`
+    )
+  })
+
+  it("an index from the runner's pip configuration whose host does not exist", async () => {
+    const run = await build(
+      'tinyjson\n',
+      { 'index-url': '' },
+      { PIP_INDEX_URL: 'https://nonexistent.invalid/simple/', PIP_RETRIES: '0' }
+    )
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toMatch(
+      /^the index https:\/\/nonexistent\.invalid\/simple\/ \(from pip's configuration\) could not be reached for tinyjson: its host nonexistent\.invalid was not found \((Name or service not known|Temporary failure in name resolution|No address associated with hostname)\); check the URL and the runner's network$/
+    )
+  })
+
+  it('a plain http index that pip ignores, with what to add', async () => {
+    const run = await build(
+      'tinyjson\n',
+      { 'index-url': '' },
+      { PIP_INDEX_URL: 'http://nonexistent.invalid/simple/' }
+    )
+    expect(failure(run)).toBe(
+      'the index on nonexistent.invalid is plain http, which pip ignores on a host it is not told to trust; use https, or add --trusted-host nonexistent.invalid to pip-args'
+    )
+  })
+
+  it("an index on a port Node's fetch refuses is left to pip, and the build succeeds", async () => {
+    const unusual = await indexOnBadPort()
+    try {
+      const run = await build('tinyjson==1.0.0\n', { 'index-url': unusual.url })
+      expect(run.exitCode, run.stdout).toBe(0)
+      expect(unusual.requests).toContain('/simple/tinyjson/')
+    } finally {
+      await unusual.close()
+    }
+  })
+})
+
 describe('bad input: one line naming the input, before any pip run', () => {
   it('a requirements file that does not exist', async () => {
     const run = await build('', { requirements: 'nope/requirements.txt' })
@@ -419,6 +516,14 @@ describe('bad input: one line naming the input, before any pip run', () => {
     expect(failure(run)).toBe(
       'layer-name: required when publish is true (a name of letters, digits, - and _, or a layer ARN); or set publish: false to only build'
     )
+  })
+
+  it('pip-args that would install elsewhere, in a combined short option', async () => {
+    const run = await build('tinyjson\n', { 'pip-args': '-qt /tmp/elsewhere' })
+    expect(failure(run)).toBe(
+      'pip-args: -qt (-t) is set by the action from runtime and architecture and cannot be overridden; remove it'
+    )
+    expect(run.stdout).not.toContain('pip install')
   })
 
   it('pip-args that would build for the runner', async () => {

@@ -23,6 +23,8 @@ export interface IndexOptions {
   latencyMs?: number
   /** A fixed port (a workflow or a local run points the action at it); default: any free one. */
   port?: number
+  /** Answers every request with this status (401 with a Basic challenge): a locked or wrong index. */
+  status?: number
 }
 
 interface ServedFile extends Distribution {
@@ -56,6 +58,10 @@ export async function startIndex(
   const requests: string[] = []
 
   const respond = (req: IncomingMessage, res: ServerResponse): void => {
+    if (options.status) {
+      if (options.status === 401) res.setHeader('www-authenticate', 'Basic realm="index"')
+      return sendStatus(res, options.status, `answering ${options.status} to everything`)
+    }
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname)
     if (path === '/simple' || path === '/simple/') {
       const links = [...projects.keys()]

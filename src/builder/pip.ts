@@ -1,11 +1,12 @@
 import * as core from '@actions/core'
 import * as exec from '@actions/exec'
 import { createHash } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MIN_PIP, WHEEL_MACHINE, cpythonTag, platformTags } from '../facts.js'
 import { redact } from '../secrets.js'
-import { canonicalName, requirementName } from '../sources/pep508.js'
+import { LOCAL_WHY, canonicalName, requirementName } from '../sources/pep508.js'
 import { lambdaMarkerEnvironment, type HashMismatch, type LockedPins } from '../sources/index.js'
 import type { Target } from '../facts.js'
 
@@ -68,42 +69,96 @@ export class HashCheckFailed extends Error {
   }
 }
 
-/** pip flags that the action itself sets; letting pip-args change them would build for the runner. */
-const RESERVED_PIP_FLAGS = [
-  '--target',
-  '--platform',
-  '--python-version',
-  '--abi',
-  '--implementation',
-  '--only-binary',
-  '--no-binary',
-  '--prefix',
-  '--root',
-  '--user',
-  '--editable',
-  '--report',
-  '--requirement'
-]
+const FROM_THE_TARGET =
+  'is set by the action from runtime and architecture and cannot be overridden; remove it'
 
-/** pip options that are whole words although a reserved flag starts with them. */
+/** pip options pip-args may not set, by long name, each with the reason the user is told. */
+const REFUSED_PIP_OPTIONS: Record<string, string> = {
+  '--target': FROM_THE_TARGET,
+  '--platform': FROM_THE_TARGET,
+  '--python-version': FROM_THE_TARGET,
+  '--abi': FROM_THE_TARGET,
+  '--implementation': FROM_THE_TARGET,
+  '--only-binary': FROM_THE_TARGET,
+  '--no-binary': FROM_THE_TARGET,
+  '--prefix': FROM_THE_TARGET,
+  '--root': FROM_THE_TARGET,
+  '--user': FROM_THE_TARGET,
+  '--report': 'is set by the action, which reads the report pip writes; remove it',
+  // pip ignores it after the subcommand today; were it honoured, markers would be the runner's
+  '--python': 'would run pip under another interpreter; use the python input',
+  '--requirement': 'cannot add requirement files; use the requirements input',
+  '--constraint': 'cannot add constraint files; put the -c line in the requirements file',
+  '--editable': `cannot add editable projects; ${LOCAL_WHY}`
+}
+
+/** pip options that are whole words although a refused option starts with them. */
 const NOT_ABBREVIATIONS = ['--pre']
 
+/** pip install's short options, the same from pip 22 to 24 (-C only in newer ones), with the long one each stands for. */
+const SHORT_PIP_OPTIONS: Record<string, { long: string; takesValue: boolean }> = {
+  q: { long: '--quiet', takesValue: false },
+  v: { long: '--verbose', takesValue: false },
+  U: { long: '--upgrade', takesValue: false },
+  I: { long: '--ignore-installed', takesValue: false },
+  V: { long: '--version', takesValue: false },
+  h: { long: '--help', takesValue: false },
+  r: { long: '--requirement', takesValue: true },
+  c: { long: '--constraint', takesValue: true },
+  e: { long: '--editable', takesValue: true },
+  t: { long: '--target', takesValue: true },
+  i: { long: '--index-url', takesValue: true },
+  f: { long: '--find-links', takesValue: true },
+  C: { long: '--config-settings', takesValue: true }
+}
+
+/** An option a pip-args word sets: the flag to name (`-t`, `--target`) and its long option. */
+export interface PipOption {
+  flag: string
+  long: string
+}
+
 /**
- * pip reads its options with optparse, which also takes unique abbreviations (`--plat`) and
- * short options joined to their value (`-t/dir`); each of those is refused too.
+ * The options one word sets, read the way pip's optparse reads them: `--name` or `--name=value`,
+ * where a unique abbreviation counts; or a cluster of short options read left to right, where
+ * flags without a value (`-q`, `-v`, `-U`) go on and the first that takes one (`-t`) takes the
+ * rest of the word, or else the next word, as its value.
+ */
+export function pipOptionsOf(word: string): PipOption[] {
+  if (word.startsWith('--')) {
+    const written = word.split('=')[0]
+    if (written === '--' || NOT_ABBREVIATIONS.includes(written)) return []
+    const long = Object.hasOwn(REFUSED_PIP_OPTIONS, written)
+      ? written
+      : Object.keys(REFUSED_PIP_OPTIONS).find(refused => refused.startsWith(written))
+    return [{ flag: long ?? written, long: long ?? written }]
+  }
+  if (!word.startsWith('-')) return []
+  const options: PipOption[] = []
+  for (const letter of word.slice(1)) {
+    const option = SHORT_PIP_OPTIONS[letter]
+    // optparse stops at an unknown letter with "no such option", before pip installs anything
+    if (!option) break
+    options.push({ flag: `-${letter}`, long: option.long })
+    if (option.takesValue) break
+  }
+  return options
+}
+
+/**
+ * Refuses pip-args that would change what pip builds for, where it puts it, or which files it
+ * reads requirements from, in every spelling pip accepts (`--target=/x`, `--tar /x`, `-t/x`,
+ * `-qt /x`, `-vvt/x`, `-qr extra.txt`). Each word is read as if it were an option, even one pip
+ * would take as the value of the option before it: that only errs on the side of refusing.
  */
 export function checkPipArgs(pipArgs: string[]): void {
-  for (const arg of pipArgs) {
-    const flag = arg.split('=')[0]
-    const reserved = flag.startsWith('--')
-      ? flag.length > 2 &&
-        !NOT_ABBREVIATIONS.includes(flag) &&
-        RESERVED_PIP_FLAGS.find(long => long.startsWith(flag))
-      : /^-[ter]/.test(flag) && flag.slice(0, 2)
-    if (reserved) {
-      throw new Error(
-        `pip-args: ${reserved === flag ? flag : `${flag} (${reserved})`} is set by the action from runtime and architecture and cannot be overridden; remove it`
-      )
+  for (const word of pipArgs) {
+    for (const { flag, long } of pipOptionsOf(word)) {
+      const reason = REFUSED_PIP_OPTIONS[long]
+      if (!reason) continue
+      // a long option's value stays out of the message; a short cluster is shown whole
+      const written = word.startsWith('--') ? word.split('=')[0] : redact(word)
+      throw new Error(`pip-args: ${written === flag ? flag : `${written} (${flag})`} ${reason}`)
     }
   }
 }
@@ -213,18 +268,48 @@ try:
 except Exception as error:
     print("warning: environment markers are evaluated for this runner:", error, file=sys.stderr)
 `
-const PIP_FOR_LAMBDA = `${MARKERS_FOR_LAMBDA}
+/**
+ * pip logs why it skipped an index page (401, refused connection, unknown host) only at debug
+ * level, then says "from versions: none" as if the index lacked the package; the launcher keeps
+ * those records, and every page it did get, in a file the action reads when pip fails.
+ */
+const INDEX_PAGES = `
+import logging
+index_pages_file = sys.argv.pop(1)
+index_pages = {"fetched": [], "failed": []}
+class IndexPages(logging.Handler):
+    def emit(self, record):
+        if not isinstance(record.args, tuple) or not record.args:
+            return
+        if str(record.msg).startswith("Fetched page "):
+            index_pages["fetched"].append(str(record.args[0]))
+        elif str(record.msg).startswith("Could not fetch URL ") and len(record.args) > 1:
+            index_pages["failed"].append({"page": str(record.args[0]), "reason": str(record.args[1])})
+collector = logging.getLogger("pip._internal.index.collector")
+collector.setLevel(logging.DEBUG)
+collector.addHandler(IndexPages())
+`
+const PIP_FOR_LAMBDA = `${MARKERS_FOR_LAMBDA}${INDEX_PAGES}
 sys.argv[0] = "pip"
-runpy.run_module("pip", run_name="__main__", alter_sys=True)
+try:
+    runpy.run_module("pip", run_name="__main__", alter_sys=True)
+finally:
+    with open(index_pages_file, "w") as out:
+        json.dump(index_pages, out)
 `
 
-/** `python pip-for-lambda.py <env> <pip args…>`: pip, with markers evaluated for the target. */
-async function pipForTarget(workDir: string, target: Target, pipArgs: string[]): Promise<string[]> {
+/** `python pip-for-lambda.py <env> <pages file> <pip args…>`: pip, with markers evaluated for the target. */
+async function pipForTarget(
+  workDir: string,
+  target: Target,
+  pipArgs: string[],
+  indexPagesFile: string
+): Promise<string[]> {
   const script = path.join(workDir, 'pip-for-lambda.py')
   await writeFile(script, PIP_FOR_LAMBDA)
   const [, , ...rest] = pipArgs // drop "-m pip"
   // the same values the lock readers evaluate markers with: one source for both
-  return [script, JSON.stringify(lambdaMarkerEnvironment(target)), ...rest]
+  return [script, JSON.stringify(lambdaMarkerEnvironment(target)), indexPagesFile, ...rest]
 }
 
 /** pip's environment: the user's own pip configuration stays (CodeArtifact, mirrors). */
@@ -274,16 +359,19 @@ export async function checkPip(python: string): Promise<string> {
  */
 export async function installRequirements(install: PipInstall): Promise<PipResult> {
   const reportFile = path.join(install.workDir, 'pip-report.json')
+  const indexPagesFile = path.join(install.workDir, 'index-pages.json')
   const wheelhouse = path.join(install.workDir, 'wheelhouse')
   await mkdir(wheelhouse, { recursive: true })
   const builtFromSdist: string[] = []
   let requirementsFile = install.requirementsFile
   for (;;) {
     await rm(install.siteDir, { recursive: true, force: true })
+    await rm(indexPagesFile, { force: true })
     const args = await pipForTarget(
       install.workDir,
       install.target,
-      pipInstallArgs({ ...install, requirementsFile }, reportFile, wheelhouse)
+      pipInstallArgs({ ...install, requirementsFile }, reportFile, wheelhouse),
+      indexPagesFile
     )
     const output = await core.group('pip install', () => runPip(install.python, args))
     if (output.exitCode === 0) {
@@ -300,6 +388,13 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
     if (mismatch) throw new HashCheckFailed(mismatch)
     const missing = unresolvableRequirement(output.stderr)
     if (!missing) throw new Error(`pip install failed: ${pipError(output.stderr)}`)
+    const unreachable = indexFailure(
+      await readIndexPages(indexPagesFile),
+      missing.name,
+      output.stderr,
+      install
+    )
+    if (unreachable) throw new Error(unreachable)
     if (builtFromSdist.includes(missing.name)) {
       throw noDistribution(missing, install.target)
     }
@@ -451,11 +546,156 @@ export function pipError(stderr: string): string {
     .map(line => line.trim())
     .filter(line => line.startsWith('ERROR:'))
     .map(line => line.replace(/^ERROR:\s*/, ''))
-  return redact(errors.join(' ') || lastLine(stderr) || 'no output')
+  // a crash logs "ERROR: Exception:" and a traceback; what happened is its last line
+  const told = crashLine(stderr) ?? (errors.join(' ') || lastLine(stderr) || 'no output')
+  return told.split(' ').map(redact).join(' ')
+}
+
+/** The exception a Python traceback ends with (`OSError: [Errno 28] No space left on device`). */
+function crashLine(stderr: string): string | undefined {
+  const lines = stderr.split('\n')
+  const start = lines.findLastIndex(line => line.startsWith('Traceback (most recent call last):'))
+  if (start === -1) return undefined
+  // frames are indented; the first line after them that is not names the exception
+  return lines
+    .slice(start + 1)
+    .find(line => line.trim() !== '' && !/^\s/.test(line))
+    ?.trim()
 }
 
 function lastLine(text: string): string {
   return text.trim().split('\n').pop()?.trim() ?? ''
+}
+
+/** The index pages one pip run asked for, as the launcher recorded them (see INDEX_PAGES). */
+export interface IndexPages {
+  fetched: string[]
+  failed: Array<{ page: string; reason: string }>
+}
+
+async function readIndexPages(file: string): Promise<IndexPages> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as IndexPages
+  } catch {
+    // a pip that logs differently leaves the usual "no version has a wheel" message
+    return { fetched: [], failed: [] }
+  }
+}
+
+/**
+ * When pip found no version of a package because an index failed rather than lacked it, says
+ * which index and how. A 404 counts only from an index that served no page at all: a working
+ * index answers 404 for a project it does not have.
+ */
+export function indexFailure(
+  pages: IndexPages,
+  packageName: string,
+  stderr: string,
+  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs'>
+): string | undefined {
+  const name = canonicalName(packageName)
+  const isFor = (page: string): boolean => canonicalName(projectOfPage(page)) === name
+  if (pages.fetched.some(isFor)) return undefined
+  const servedSomething = (root: string): boolean =>
+    pages.fetched.some(page => indexRoot(page) === root)
+  const failure = pages.failed.find(
+    ({ page, reason }) =>
+      isFor(page) && (httpStatus(reason) !== 404 || !servedSomething(indexRoot(page)))
+  )
+  if (failure) {
+    const root = indexRoot(failure.page)
+    return `${indexNamed(root, install)} ${whatHappened(failure.reason, root, name)}; ${adviceFor(failure.reason)}`
+  }
+  const ignored = /The repository located at (\S+) is not a trusted or secure host/.exec(stderr)
+  if (ignored) {
+    const host = ignored[1]
+    const root = [install.indexUrl ?? '', ...install.extraIndexUrls].find(
+      url => hostOf(url) === host
+    )
+    const who = root ? indexNamed(root, install) : `the index on ${host}`
+    return `${who} is plain http, which pip ignores on a host it is not told to trust; use https, or add --trusted-host ${host} to pip-args`
+  }
+  return undefined
+}
+
+/** `http://host/simple/tinyjson/` → `tinyjson` */
+function projectOfPage(page: string): string {
+  return page.replace(/\/+$/, '').split('/').pop() ?? ''
+}
+
+/** `http://host/simple/tinyjson/` → `http://host/simple/` */
+function indexRoot(page: string): string {
+  return page.replace(/[^/]+\/*$/, '')
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return undefined
+  }
+}
+
+/** An index URL as host and path: credentials, scheme and a trailing slash do not matter. */
+function indexKey(url: string): string {
+  const rest = url.slice(url.indexOf('://') + 3)
+  const pathAt = rest.search(/[/?#]|$/)
+  const host = rest.slice(0, pathAt).split('@').pop() ?? ''
+  const pathname = rest.slice(pathAt).split(/[?#]/)[0]
+  return `${host.toLowerCase()}${pathname.replace(/\/*$/, '/')}`
+}
+
+/** Names an index by the input that gave it to pip, or as pip's own configuration. */
+function indexNamed(
+  root: string,
+  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs'>
+): string {
+  const key = indexKey(root)
+  if (install.indexUrl && indexKey(install.indexUrl) === key) {
+    return `index-url: ${redact(install.indexUrl)}`
+  }
+  const extra = install.extraIndexUrls.find(url => indexKey(url) === key)
+  if (extra) return `extra-index-url: ${redact(extra)}`
+  const word = install.pipArgs.find(arg => arg.includes('://') && indexKey(arg) === key)
+  if (word) return `pip-args: ${redact(root)}`
+  return `the index ${redact(root)} (from pip's configuration)`
+}
+
+/** The HTTP status in pip's reason: a 4xx/5xx answer, or retries that ran out on one. */
+function httpStatus(reason: string): number | undefined {
+  const status =
+    /^(\d{3}) (?:Client|Server) Error/.exec(reason)?.[1] ??
+    /too many (\d{3}) error responses/.exec(reason)?.[1]
+  return status ? Number(status) : undefined
+}
+
+/** What pip's reason for skipping a page says happened, as "answered 401 Unauthorized for x". */
+function whatHappened(reason: string, root: string, name: string): string {
+  const status = httpStatus(reason)
+  if (status) return `answered ${status} ${STATUS_CODES[status] ?? 'error'} for ${name}`
+  const errno = /\[Errno (-?\d+)\] ([^'"()\]]+)/.exec(reason)
+  // getaddrinfo's errors are negative: -2 unknown name, -3 no answer from DNS
+  if (errno && Number(errno[1]) < 0) {
+    return `could not be reached for ${name}: its host ${hostOf(root) ?? ''} was not found (${errno[2].trim()})`
+  }
+  if (errno) return `could not be reached for ${name} (${errno[2].trim()})`
+  const tls = /\[SSL: \w+\] ([^'"(]+)/.exec(reason)
+  if (tls) return `could not be reached for ${name} (TLS: ${tls[1].trim()})`
+  if (/timed out/i.test(reason)) return `did not answer in time for ${name}`
+  return `could not be read for ${name} (${redact(reason.slice(0, 200))})`
+}
+
+function adviceFor(reason: string): string {
+  const status = httpStatus(reason)
+  if (status === 401) return "check the credentials in the URL or the runner's pip configuration"
+  if (status === 403) {
+    return "check that the credentials in the URL or the runner's pip configuration may read it"
+  }
+  if (status === 404) {
+    return "check the package name, and the URL: pip needs the index's simple API, which often ends in /simple/"
+  }
+  if (status) return 'the index failed; try again, or check the index'
+  return "check the URL and the runner's network"
 }
 
 interface ReportJson {

@@ -28,8 +28,10 @@ export async function findImportCheckInterpreter(
 }
 
 /**
- * Fails fast, naming the input, when an index URL given to the action cannot be reached:
- * pip would otherwise retry for minutes and then blame the first requirement.
+ * Fails fast, naming the input, when an index URL given to the action cannot be reached or
+ * refuses the credentials inside it: pip would otherwise retry for minutes, or skip the index
+ * in silence, and then blame the first requirement. Anything pip might still get past is left
+ * to pip, whose failure the build explains.
  */
 export async function checkIndexes(
   inputs: { indexUrl?: string; extraIndexUrls: string[] },
@@ -55,23 +57,35 @@ async function reach(input: string, url: string, timeoutMs: number): Promise<voi
     return
   // fetch refuses credentials inside the URL; send them as pip would, in a header
   const headers: Record<string, string> = {}
-  if (parsed.username || parsed.password) {
+  const withCredentials = parsed.username !== '' || parsed.password !== ''
+  if (withCredentials) {
     headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`
     parsed.username = ''
     parsed.password = ''
   }
+  let status: number
   try {
     const response = await fetch(parsed, {
       headers,
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'manual'
     })
+    status = response.status
     await response.body?.cancel()
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause
+    // fetch refuses ports browsers block (6666, 10080, ...), which pip uses: let pip judge
+    if (cause?.message === 'bad port') return
     const why = cause?.code ?? cause?.message ?? (error as Error).message
     throw new Error(
       `${input}: cannot reach ${redact(url)} (${why}); check the URL and the runner's network`
+    )
+  }
+  // pip sends these same credentials; without any, its netrc or keyring may still get in, and a
+  // 403 or 404 at the root can hide project pages pip can read, so those go on to pip
+  if (status === 401 && withCredentials) {
+    throw new Error(
+      `${input}: ${redact(url)} answered 401 Unauthorized to the credentials in the URL; check them (a token may have expired)`
     )
   }
 }
