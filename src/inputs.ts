@@ -11,7 +11,7 @@ import type { Target } from './facts.js'
 import { checkPipArgs } from './builder/pip.js'
 import { errorMessage } from './errors.js'
 import { isLayerName, parseFunctionRef, parseSharePrincipal } from './names.js'
-import { pipArgSecrets, redact, urlSecrets } from './secrets.js'
+import { credentialsNeedEncoding, pipArgSecrets, redact, redactUrl, urlSecrets } from './secrets.js'
 import { checkArtifactName } from './report/artifact.js'
 import { canonicalName } from './sources/pep508.js'
 
@@ -296,17 +296,22 @@ function optionalUrl(get: GetInput, name: string): string | undefined {
 }
 
 function checkUrl(name: string, value: string): string {
+  // readInputs throws before the secrets are registered: the message itself must not hold them
+  const shown = redactUrl(value)
+  if (credentialsNeedEncoding(value)) {
+    throw new InputError(
+      `${name}: "${shown}" has a /, ?, #, \\ or space in its user name or password, which pip would not read as part of it; percent-encode them (%2F, %3F, %23, %5C, %20)`
+    )
+  }
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    throw new InputError(
-      `${name}: "${redact(value)}" is not a URL; use an http(s):// or file:// index URL`
-    )
+    throw new InputError(`${name}: "${shown}" is not a URL; use an http(s):// or file:// index URL`)
   }
   if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
     throw new InputError(
-      `${name}: "${redact(value)}" is not accepted; use an http(s):// or file:// index URL`
+      `${name}: "${shown}" is not accepted; use an http(s):// or file:// index URL`
     )
   }
   return value
@@ -339,7 +344,8 @@ function asInputError(check: () => unknown): void {
   try {
     check()
   } catch (error) {
-    throw new InputError(errorMessage(error))
+    // a pip-args word may hold an index URL with its password
+    throw new InputError(redact(errorMessage(error)))
   }
 }
 

@@ -11,6 +11,7 @@ import {
   indexFailure,
   installRequirements,
   MARKERS_FOR_LAMBDA,
+  pipEnv,
   targetArgs,
   unresolvableRequirement,
   wheelArgs
@@ -272,5 +273,61 @@ except KeyError:
       failed: [extraHasNoTinyjson]
     }
     expect(indexFailure(pages, 'tinyjson', '', install)).toBeUndefined()
+  })
+})
+
+describe('the environment pip and the sdist builds it runs get', () => {
+  // a runner's environment: what the runner and the action hold, and what pip needs
+  const RUNNER_ENV: Record<string, string> = {
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret-key',
+    AWS_SESSION_TOKEN: 'session',
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.2/creds',
+    GITHUB_TOKEN: 'ghs_token',
+    GH_TOKEN: 'gh_token',
+    ACTIONS_RUNTIME_TOKEN: 'runtime',
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc',
+    ACTIONS_ID_TOKEN_REQUEST_URL: 'https://token.actions.example/',
+    ACTIONS_RESULTS_URL: 'https://results.example/',
+    ACTIONS_CACHE_URL: 'https://cache.example/',
+    'INPUT_INDEX-URL': 'https://aws:tok3n@repo.example/simple/',
+    GITHUB_ENV: '/runner/_temp/set_env',
+    GITHUB_OUTPUT: '/runner/_temp/set_output',
+    PATH: '/usr/bin',
+    HOME: '/home/runner',
+    HTTPS_PROXY: 'http://proxy:3128',
+    https_proxy: 'http://proxy:3128',
+    NO_PROXY: 'localhost',
+    SSL_CERT_FILE: '/etc/ssl/corp.pem',
+    REQUESTS_CA_BUNDLE: '/etc/ssl/corp.pem',
+    PIP_INDEX_URL: 'https://aws:codeartifact@repo.example/simple/',
+    PIP_CERT: '/etc/ssl/corp.pem',
+    NETRC: '/home/runner/.netrc',
+    PYTHON_KEYRING_BACKEND: 'keyrings.alt.file.PlaintextKeyring',
+    XDG_CONFIG_HOME: '/home/runner/.config',
+    LANG: 'C.UTF-8',
+    TMPDIR: '/tmp',
+    PYENV_ROOT: '/opt/pyenv',
+    VIRTUAL_ENV: '/opt/venv',
+    RUNNER_TEMP: '/runner/_temp',
+    CODEARTIFACT_AUTH_TOKEN: 'named-in-requirements'
+  }
+
+  it('withholds AWS credentials, GitHub and Actions tokens, inputs and file commands', () => {
+    expect(
+      Object.keys(pipEnv(RUNNER_ENV)).filter(name =>
+        /^(AWS_|ACTIONS_|INPUT_|GH_|GITHUB_)/.test(name)
+      )
+    ).toEqual([])
+  })
+
+  it('keeps what pip reads: proxies, certificates, PIP_*, netrc, keyring, pyenv, temp folders', () => {
+    const env = pipEnv(RUNNER_ENV)
+    for (const name of Object.keys(RUNNER_ENV).filter(
+      n => !/^(AWS_|ACTIONS_|INPUT_|GH_|GITHUB_)/.test(n)
+    )) {
+      expect(env[name], name).toBe(RUNNER_ENV[name])
+    }
+    expect(env.PIP_NO_INPUT).toBe('1')
   })
 })

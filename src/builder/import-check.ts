@@ -40,6 +40,10 @@ const ERROR_LINE_LIMIT = 500
 /** The import check's interpreter, looked for in preflight: undefined when the check is off. */
 export type ImportCheckInterpreter = { interpreter?: Interpreter; reason?: string } | undefined
 
+/** The check ready to run: its interpreter and what goes beside the layer; undefined when off. */
+export type PreparedImportCheck =
+  { interpreter?: Interpreter; reason?: string; extraPaths: string[] } | undefined
+
 /** What the job summary and the gate read: one line, and each failure. */
 export interface ImportCheckOutcome {
   summary: string
@@ -47,32 +51,38 @@ export interface ImportCheckOutcome {
 }
 
 /**
- * The check as a pipeline step: put the runtime's SDK beside the layer when the layer left it
- * out, import every module, and report.
+ * Puts the runtime's SDK beside the layer when the layer left it out. It touches nothing of the
+ * layer, so it runs while the zip is written.
+ */
+export async function prepareImportCheck(
+  inputs: ActionInputs,
+  lookup: ImportCheckInterpreter,
+  excluded: Exclusion[],
+  workDir: string
+): Promise<PreparedImportCheck> {
+  if (!lookup?.interpreter) return lookup && { ...lookup, extraPaths: [] }
+  const sdkDir = await installExcludedSdk(inputs, excluded, workDir)
+  return { ...lookup, extraPaths: sdkDir ? [sdkDir] : [] }
+}
+
+/**
+ * The check as a pipeline step: import every module, and report. It runs package code, which
+ * may write into its own folder, so the caller runs it only once the zip is final.
  */
 export async function runImportCheck(
   inputs: ActionInputs,
-  lookup: ImportCheckInterpreter,
+  prepared: PreparedImportCheck,
   siteDir: string,
-  packages: LayerPackage[],
-  excluded: Exclusion[],
-  workDir: string
+  packages: LayerPackage[]
 ): Promise<ImportCheckOutcome> {
-  if (!lookup) return { summary: 'off', failures: [] }
-  const { interpreter, reason } = lookup
+  if (!prepared) return { summary: 'off', failures: [] }
+  const { interpreter, reason, extraPaths } = prepared
   if (!interpreter) {
     core.info(`import check skipped: ${reason}`)
     return { summary: `skipped: ${reason}`, failures: [] }
   }
-  const sdkDir = await installExcludedSdk(inputs, excluded, workDir)
   const result = await core.group('import check', () =>
-    checkImports({
-      interpreter,
-      siteDir,
-      extraPaths: sdkDir ? [sdkDir] : [],
-      packages,
-      skip: inputs.importCheckSkip
-    })
+    checkImports({ interpreter, siteDir, extraPaths, packages, skip: inputs.importCheckSkip })
   )
   const failures = result.failures.map(describeImportFailure)
   for (const failure of failures) {
@@ -350,8 +360,10 @@ function importOutcome(
 }
 
 function importEnv(home: string): NodeJS.ProcessEnv {
-  // No PYTHON* and no AWS_* variables reach the import: it must not depend on the runner's
-  // Python setup or reach AWS (the metadata service is the SDK's last credential source).
+  // An allow-list: nothing else reaches the import. No PYTHON* variable (it must not depend on
+  // the runner's Python setup), and none of the credentials secrets.ts withholds from package
+  // code (AWS_*, GITHUB_TOKEN, ACTIONS_*, INPUT_*); nor the metadata service, the SDK's last
+  // credential source.
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,

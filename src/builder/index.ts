@@ -1,6 +1,6 @@
 // The build half: requirements in, a verified, reproducible layer zip out. pip resolves and
 // installs for the Lambda target, then the tree is pruned, stripped, normalised, verified,
-// zipped and (alongside the zip) import-checked. Nothing here talks to AWS or writes outputs.
+// zipped and, once the zip is final, import-checked. Nothing here talks to AWS or writes outputs.
 import * as core from '@actions/core'
 import path from 'node:path'
 import type { Architecture, Target } from '../facts.js'
@@ -10,6 +10,7 @@ import { workspacePath } from '../sources/common.js'
 import { hashMismatchMessage, type DependencySource } from '../sources/index.js'
 import { annotate, annotateFindings } from './annotations.js'
 import {
+  prepareImportCheck,
   runImportCheck,
   type ImportCheckInterpreter,
   type ImportCheckOutcome
@@ -36,7 +37,7 @@ export interface BuildReport {
   zip: LayerZip
 }
 
-/** pip → prune → strip → normalise → verify → zip ∥ import check. */
+/** pip → prune → strip → normalise → verify → zip → import check. */
 export async function buildLayer(
   inputs: ActionInputs,
   source: DependencySource,
@@ -95,14 +96,17 @@ export async function buildLayer(
 
   const { runtime, architecture } = inputs.target
   const zipName = `${layerFileStem(inputs.layerName, runtime.name, architecture)}.zip`
-  // both only read the site folder (the check runs Python with -B), so they overlap
-  const [zip, importCheck] = await Promise.all([
+  // Importing runs package code, which may write into its own folder: the check starts only
+  // once the zip is written and hashed, so what ships is what was verified. Only its side
+  // install of the runtime SDK, outside the layer, overlaps the zip.
+  const [zip, preparedCheck] = await Promise.all([
     writeLayerZip(siteDir, path.join(workDir, zipName), {
       onWarning: message => core.warning(message)
     }),
-    runImportCheck(inputs, checkInterpreter, siteDir, packages, pruned.excluded, workDir)
+    prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir)
   ])
   core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
+  const importCheck = await runImportCheck(inputs, preparedCheck, siteDir, packages)
   return {
     target: inputs.target,
     source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },

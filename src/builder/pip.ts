@@ -5,7 +5,7 @@ import { STATUS_CODES } from 'node:http'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MIN_PIP, WHEEL_MACHINE, cpythonTag, platformTags } from '../facts.js'
-import { redact } from '../secrets.js'
+import { redact, withoutCredentials } from '../secrets.js'
 import { LOCAL_WHY, canonicalName, requirementName } from '../sources/pep508.js'
 import { lambdaMarkerEnvironment, type HashMismatch, type LockedPins } from '../sources/index.js'
 import type { Target } from '../facts.js'
@@ -312,17 +312,29 @@ async function pipForTarget(
   return [script, JSON.stringify(lambdaMarkerEnvironment(target)), indexPagesFile, ...rest]
 }
 
-/** pip's environment: the user's own pip configuration stays (CodeArtifact, mirrors). */
-function pipEnv(): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value
-  env.PIP_NO_INPUT = '1'
-  env.PIP_DISABLE_PIP_VERSION_CHECK = '1'
-  return env
+/**
+ * pip's environment: the user's own pip configuration stays (CodeArtifact, mirrors, proxies,
+ * certificates, keyrings), the runner's and the action's credentials go, since pip runs the
+ * build backend (setup.py) of every sdist it builds.
+ */
+export function pipEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return { ...withoutCredentials(env), PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' }
 }
 
+/**
+ * Runs pip with its command line and output in the log, every URL's credentials cut out: the
+ * runner masks only the exact strings registered, not what pip prints of them
+ * (`user:****@ss/w#rd@host` for a password with a raw `/`).
+ */
 async function runPip(python: string, args: string[]): Promise<exec.ExecOutput> {
-  return exec.getExecOutput(python, args, { ignoreReturnCode: true, env: pipEnv() })
+  core.info(`[command]${python} ${args.map(redact).join(' ')}`)
+  const log = (line: string): void => core.info(redact(line))
+  return exec.getExecOutput(python, args, {
+    ignoreReturnCode: true,
+    silent: true,
+    env: pipEnv(),
+    listeners: { stdline: log, errline: log }
+  })
 }
 
 export async function checkPip(python: string): Promise<string> {
