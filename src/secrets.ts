@@ -34,7 +34,7 @@ export function pipArgSecrets(pipArgs: string[]): string[] {
   })
 }
 
-/** A URL with its credentials replaced, for error messages. */
+/** Text with the credentials of every URL in it replaced, for error messages. */
 export function redact(value: string): string {
-  return value.replace(/\/\/[^/@]*@/, '//***@')
+  return value.replace(/\/\/[^/@\s]*@/g, '//***@')
 }
