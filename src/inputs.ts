@@ -21,6 +21,8 @@ export type ImportCheckMode = 'auto' | 'true' | 'false'
 /** Every input of action.yml, read once and validated before anything else happens. */
 export interface ActionInputs {
   requirements: string
+  /** Requirement files may be read from anywhere on the runner, not only the workspace. */
+  allowOutsideWorkspace: boolean
   target: Target
   python: string
   indexUrl?: string
@@ -63,6 +65,7 @@ export interface ActionInputs {
 /** The defaults of action.yml, applied here too so the bundle runs the same without it. */
 export const INPUT_DEFAULTS: Record<string, string> = {
   requirements: 'requirements.txt',
+  'allow-outside-workspace': 'false',
   runtime: DEFAULT_RUNTIME,
   architecture: 'x86_64',
   python: 'python3',
@@ -131,6 +134,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
 
   return {
     requirements: get('requirements'),
+    allowOutsideWorkspace: bool(get, 'allow-outside-workspace'),
     target: { runtime, architecture },
     python: get('python'),
     indexUrl,

@@ -28,8 +28,10 @@ export async function run(): Promise<void> {
       target: inputs.target,
       extras: inputs.extras,
       groups: inputs.groups,
-      workDir
+      workDir,
+      allowOutsideWorkspace: inputs.allowOutsideWorkspace
     })
+    for (const secret of source.secrets ?? []) core.setSecret(secret)
     const checkInterpreter = await preflightBuild(inputs)
     // the AWS SDK is loaded only when publishing: a build-only run never needs it
     const aws = inputs.publish ? await import('./aws/index.js') : undefined

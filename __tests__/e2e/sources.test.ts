@@ -21,6 +21,7 @@ import {
   type LockedProject
 } from '../support/locks.js'
 import { isolatedPipEnv } from '../support/pip-env.js'
+import { buildWheel } from '../support/wheels.js'
 
 let index: PackageIndex
 
@@ -597,5 +598,138 @@ describe(`the import check (the runner has CPython ${RUNNER_PYTHON.version} on $
     )
     // said before any work is done
     expect(run.stdout).not.toContain('pip install')
+  })
+})
+
+describe('what a requirements file cannot make the action do', () => {
+  const OUTSIDE_FIX = 'move it into the repository, or set allow-outside-workspace: true'
+
+  it('compile a native sdist on the runner with --no-binary: refused at its line before pip runs', async () => {
+    const text = 'tinyjson==1.0.0\n--no-binary :all:\nnativesdist==0.1.0\n'
+    const run = await build({ 'requirements.txt': text }, ARM_312)
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      'requirements: requirements.txt line 2: --no-binary makes pip compile packages on the runner, which cannot build them for Lambda; remove it (the action builds pure sdists itself and refuses native ones)'
+    )
+    expect(run.stdout).not.toContain('pip install')
+    expect(run.stdout).not.toMatch(/Building wheel|nativesdist-0\.1\.0\.tar\.gz/)
+    expect(index.requests.some(r => r.includes('nativesdist'))).toBe(false)
+  })
+
+  it('read a file outside the workspace through an include, or as the requirements input', async () => {
+    const outside = await projectWith({ 'shared.txt': 'tinyjson==1.0.0\n' })
+    const project = await projectWith({
+      'requirements.txt': `greeter\n\n-r ../${path.basename(outside)}/shared.txt\n`
+    })
+    const included = await runAction(
+      { publish: 'false', 'index-url': index.url, ...ARM_312 },
+      { cwd: project }
+    )
+    expect(included.exitCode).toBe(1)
+    expect(failure(included)).toBe(
+      `requirements: requirements.txt line 3: -r ../${path.basename(outside)}/shared.txt reaches ${path.join(outside, 'shared.txt')}, outside the workspace; ${OUTSIDE_FIX}`
+    )
+    expect(included.stdout).not.toContain('pip install')
+
+    const direct = await runAction(
+      { publish: 'false', 'index-url': index.url, requirements: '/proc/self/environ' },
+      { cwd: project }
+    )
+    expect(failure(direct)).toBe(
+      `requirements: /proc/self/environ is outside the workspace (${project}); ${OUTSIDE_FIX}`
+    )
+
+    const allowed = await runAction(
+      { publish: 'false', 'index-url': index.url, 'allow-outside-workspace': 'true', ...ARM_312 },
+      { cwd: project }
+    )
+    expect(allowed.exitCode, allowed.stdout).toBe(0)
+    expect(layer(allowed)).toEqual(['greeter 1.0.0', 'tinyjson 1.0.0'])
+  })
+})
+
+/**
+ * Not in an annotation, the summary or an output; in the log only after `::add-mask::` told the
+ * runner to mask it (pip itself prints some URLs whole).
+ */
+function expectNeverShown(run: ActionRun, secret: string): void {
+  for (const text of [...run.errors, ...run.warnings, run.summary, JSON.stringify(run.outputs)])
+    expect(text).not.toContain(secret)
+  // the runner masks from its ::add-mask:: on; stderr is read after stdout, so it comes later
+  const log = (run.stdout + run.stderr).split('\n')
+  const masked = log.indexOf(`::add-mask::${secret}`)
+  const before = masked === -1 ? log : log.slice(0, masked)
+  const shown = before.filter(line => line.includes(secret) && !line.startsWith('::add-mask::'))
+  expect(shown).toEqual([])
+}
+
+describe('${VAR} in a requirements file never shows its secret', () => {
+  const SECRET = 'tok_9f8e7d6c5b4a_never_print_me'
+  const host = (): string => new URL(index.url).host
+
+  it.each([
+    {
+      what: 'a package the index does not have, with the token in an --extra-index-url line',
+      lines: () => [
+        `--extra-index-url http://ci:\${INDEX_TOKEN}@${host()}/simple/`,
+        'doesnotexist==1.0'
+      ],
+      annotated: 'file=requirements.txt,line=2'
+    },
+    {
+      what: 'a wheel URL that is not there, with the token as its user name',
+      lines: () => [
+        'tinyjson==1.0.0',
+        `greeter @ http://\${INDEX_TOKEN}@${host()}/files/greeter-9.9.9-py3-none-any.whl`
+      ]
+    },
+    {
+      what: 'a version-control URL the action refuses itself',
+      lines: () => ['tinyjson==1.0.0', 'mylib @ git+https://${INDEX_TOKEN}@github.com/acme/mylib']
+    }
+  ])('$what', async ({ lines, annotated }) => {
+    const run = await build({ 'requirements.txt': lines().join('\n') + '\n' }, ARM_312, {
+      INDEX_TOKEN: SECRET
+    })
+    expect(run.exitCode).toBe(1)
+    if (annotated) expect(annotationLocations(run.stdout, 'error')).toContain(annotated)
+    expectNeverShown(run, SECRET)
+  })
+
+  it('has the runner mask a token it finds in a URL credential', async () => {
+    const lines = [`--extra-index-url http://ci:\${INDEX_TOKEN}@${host()}/simple/`, 'tinyjson']
+    const run = await build({ 'requirements.txt': lines.join('\n') + '\n' }, ARM_312, {
+      INDEX_TOKEN: SECRET
+    })
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(run.stdout).toContain(`::add-mask::${SECRET}`)
+  })
+})
+
+describe('a self-hosted runner folder with a quote, a space and a #', () => {
+  it('builds with includes, markers and a --find-links folder like any other', async () => {
+    const odd = path.join(await mkdtemp(path.join(os.tmpdir(), 'runner-')), 'my "odd" dir #1')
+    const project = path.join(odd, '_work', 'app')
+    const runnerTemp = path.join(odd, '_work', '_temp')
+    await mkdir(path.join(project, 'wheels'), { recursive: true })
+    await mkdir(runnerTemp, { recursive: true })
+    const local = buildWheel({
+      name: 'localonly',
+      version: '1.0',
+      files: { 'localonly/__init__.py': 'VALUE = 1\n' }
+    })
+    await writeFile(path.join(project, 'wheels', local.filename), local.bytes)
+    await writeFile(
+      path.join(project, 'requirements.txt'),
+      '--find-links ./wheels\n-r other.txt\narmonly; platform_machine == "aarch64"\nx86only; platform_machine == "x86_64"\nlocalonly==1.0\n'
+    )
+    await writeFile(path.join(project, 'other.txt'), 'tinyjson==1.0.0\n')
+    const run = await runAction(
+      { publish: 'false', 'index-url': index.url, ...ARM_312 },
+      { cwd: project, env: { RUNNER_TEMP: runnerTemp } }
+    )
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(layer(run)).toEqual(['armonly 1.0.0', 'localonly 1.0', 'tinyjson 1.0.0'])
+    expect(run.outputs['zip-path'].startsWith(runnerTemp)).toBe(true)
   })
 })

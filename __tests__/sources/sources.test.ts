@@ -30,6 +30,9 @@ interface ReadOptions {
   extras?: string[]
   groups?: string[]
   cwd?: string
+  /** Default: cwd, as on a runner whose working directory is the checkout. */
+  workspace?: string
+  allowOutsideWorkspace?: boolean
 }
 
 function read(input: string, options: ReadOptions = {}): Promise<DependencySource> {
@@ -40,7 +43,9 @@ function read(input: string, options: ReadOptions = {}): Promise<DependencySourc
     extras: options.extras ?? [],
     groups: options.groups ?? [],
     workDir: path.join(work, 'out'),
-    cwd: options.cwd ?? FIXTURES
+    cwd: options.cwd ?? FIXTURES,
+    workspace: options.workspace ?? options.cwd ?? FIXTURES,
+    allowOutsideWorkspace: options.allowOutsideWorkspace
   })
 }
 
@@ -124,8 +129,10 @@ describe('requirements files', () => {
     })
     const lines = await pipLines(source)
     expect(lines).toContain('--index-url https://pypi.org/simple')
+    // pip takes an include relative to the including file, as the copies are written
     const include = lines.find(l => l.startsWith('-r '))?.slice(3) ?? ''
-    expect(await fs.readFile(include, 'utf8')).toContain('PyYAML==6.0.2')
+    const included = path.resolve(path.dirname(source.requirementsFile), include)
+    expect(await fs.readFile(included, 'utf8')).toContain('PyYAML==6.0.2')
   })
 
   it.each([
@@ -195,6 +202,290 @@ describe('requirements files', () => {
     await expect(read('requirements/hashed.txt', { groups: ['dev'] })).rejects.toThrow(
       'groups: requirements/hashed.txt is a requirements file, which has no dependency groups'
     )
+  })
+})
+
+describe('a requirements file stays inside the workspace', () => {
+  const FIX = 'move it into the repository, or set allow-outside-workspace: true'
+  let ws: string
+  /** A file elsewhere on the runner, holding what must never be read into a message. */
+  let outside: string
+  beforeEach(async () => {
+    ws = path.join(work, 'ws')
+    await fs.mkdir(ws, { recursive: true })
+    outside = await fs.realpath(await write('outside/shared.txt', 'leaked-secret-package==6.6.6\n'))
+  })
+
+  it('refuses a requirements path outside the workspace before reading it, naming the way out', async () => {
+    await expect(read('/proc/self/environ', { cwd: ws })).rejects.toThrow(
+      new Error(`requirements: /proc/self/environ is outside the workspace (${ws}); ${FIX}`)
+    )
+    // a named pipe blocks whoever opens it: refused at once means it was never opened
+    const fifo = path.join(work, 'outside', 'requirements.txt')
+    await run('mkfifo', [fifo])
+    await expect(read('../outside/requirements.txt', { cwd: ws })).rejects.toThrow(
+      new Error(
+        `requirements: ../outside/requirements.txt is outside the workspace (${ws}); ${FIX}`
+      )
+    )
+  })
+
+  it('refuses a requirements file that links to a file outside, without showing what it holds', async () => {
+    await fs.symlink(outside, path.join(ws, 'requirements.txt'))
+    const error = await read('requirements.txt', { cwd: ws }).catch((e: Error) => e)
+    expect(error).toEqual(
+      new Error(
+        `requirements: requirements.txt reaches ${outside}, outside the workspace (${ws}); ${FIX}`
+      )
+    )
+    // the same through a folder input that picks requirements.txt
+    await expect(read('.', { cwd: ws })).rejects.toThrow(`reaches ${outside}, outside`)
+  })
+
+  it.each([
+    '-r ../outside/shared.txt',
+    '--requirement=../outside/shared.txt',
+    '--requirement ../outside/shared.txt',
+    '-r../outside/shared.txt',
+    '-c ../outside/shared.txt',
+    '--constraint ../outside/shared.txt',
+    // optparse takes an unambiguous abbreviation, so pip would follow these too
+    '--requirem ../outside/shared.txt',
+    '--constr=../outside/shared.txt'
+  ])('refuses "%s" at its line, naming where it reaches', async include => {
+    await write('ws/requirements.txt', `# app\ntinyjson==1.0.0\n${include}\n`)
+    const error = await read('requirements.txt', { cwd: ws }).catch((e: Error) => e)
+    expect(error).toEqual(
+      new Error(
+        `requirements: requirements.txt line 3: ${include} reaches ${outside}, outside the workspace; ${FIX}`
+      )
+    )
+  })
+
+  it('refuses an include that is a link out, and an include of an include that reaches out', async () => {
+    await fs.symlink(outside, path.join(ws, 'shared.txt'))
+    await write('ws/requirements.txt', 'tinyjson==1.0.0\n-r shared.txt\n')
+    await expect(read('requirements.txt', { cwd: ws })).rejects.toThrow(
+      new Error(
+        `requirements: requirements.txt line 2: -r shared.txt reaches ${outside}, outside the workspace; ${FIX}`
+      )
+    )
+    await write('ws/app/requirements.txt', '-r ../base/common.txt\n')
+    await write('ws/base/common.txt', 'greeter\n\n-c ../../outside/shared.txt\n')
+    await expect(read('app/requirements.txt', { cwd: ws })).rejects.toThrow(
+      new Error(
+        `requirements: base/common.txt line 3: -c ../../outside/shared.txt reaches ${outside}, outside the workspace; ${FIX}`
+      )
+    )
+  })
+
+  it('refuses a --find-links folder outside, and takes one inside', async () => {
+    await fs.mkdir(path.join(work, 'outside', 'wheels'))
+    await fs.mkdir(path.join(ws, 'wheels'))
+    await write('ws/requirements.txt', '--find-links ./wheels\ntinyjson\n')
+    expect((await read('requirements.txt', { cwd: ws })).directNames).toEqual(['tinyjson'])
+    for (const findLinks of [
+      '-f ../outside/wheels',
+      `--find-links file://${work}/outside/wheels`
+    ]) {
+      await write('ws/requirements.txt', `tinyjson\n${findLinks}\n`)
+      await expect(read('requirements.txt', { cwd: ws })).rejects.toThrow(
+        `requirements: requirements.txt line 2: ${findLinks} reaches ${path.dirname(outside)}/wheels, outside the workspace; ${FIX}`
+      )
+    }
+  })
+
+  it('reads files outside with allow-outside-workspace: true', async () => {
+    await write('ws/requirements.txt', 'tinyjson==1.0.0\n-r ../outside/shared.txt\n')
+    const source = await read('requirements.txt', { cwd: ws, allowOutsideWorkspace: true })
+    expect(source.directNames).toEqual(['leaked-secret-package', 'tinyjson'])
+    const direct = await read(outside, { cwd: ws, allowOutsideWorkspace: true })
+    expect(direct.directNames).toEqual(['leaked-secret-package'])
+  })
+
+  it('names an include loop in one line, from the file that closes it', async () => {
+    await write('ws/a.txt', '-r b.txt\ntinyjson\n')
+    await write('ws/b.txt', 'greeter\n-r ./a.txt\n')
+    await expect(read('a.txt', { cwd: ws })).rejects.toThrow(
+      new Error('requirements: include loop: a.txt line 1 → b.txt line 2 → a.txt')
+    )
+    await write('ws/self.txt', 'tinyjson\n\n-c self.txt\n')
+    await expect(read('self.txt', { cwd: ws })).rejects.toThrow(
+      new Error('requirements: include loop: self.txt line 3 → self.txt')
+    )
+  })
+
+  it('reads a file two includes share once, which is no loop', async () => {
+    await write('ws/requirements.txt', '-r web.txt\n-r worker.txt\n')
+    await write('ws/web.txt', '-r common.txt\ngreeter\n')
+    await write('ws/worker.txt', '-r common.txt\noldpy\n')
+    await write('ws/common.txt', 'tinyjson\n')
+    const source = await read('requirements.txt', { cwd: ws })
+    expect(source.directNames).toEqual(['greeter', 'oldpy', 'tinyjson'])
+  })
+})
+
+describe('a requirements file cannot make pip build on the runner or for another target', () => {
+  const COMPILES =
+    'pip compile packages on the runner, which cannot build them for Lambda; remove it (the action builds pure sdists itself and refuses native ones)'
+  const TARGET =
+    'is set by the action from runtime and architecture and cannot be changed in a requirements file; remove it'
+
+  it.each([
+    ['--no-binary :all:', `--no-binary makes ${COMPILES}`],
+    ['--no-binary=:all:', `--no-binary makes ${COMPILES}`],
+    ['--no-binary tinyjson', `--no-binary makes ${COMPILES}`],
+    ['--no-bin :all:', `--no-bin (--no-binary) makes ${COMPILES}`],
+    ['greeter==1.0.0 --no-binary :all:', `--no-binary makes ${COMPILES}`],
+    ['--only-binary :none:', `--only-binary :none: lets ${COMPILES}`],
+    ['--only-binary=tinyjson,:none:', `--only-binary tinyjson,:none: lets ${COMPILES}`],
+    ['--platform manylinux2014_x86_64', `--platform ${TARGET}`],
+    ['--python-version=3.9', `--python-version ${TARGET}`],
+    ['--abi cp39', `--abi ${TARGET}`],
+    ['--implementation pp', `--implementation ${TARGET}`],
+    ['--target /tmp/site', `--target ${TARGET}`],
+    ['--root /', `--root ${TARGET}`],
+    ['--prefix /usr', `--prefix ${TARGET}`],
+    ['--edit ../shared', '"--edit ../shared" is an editable requirement; it cannot be built']
+  ])('refuses "%s" at its line', async (line, why) => {
+    await write('requirements.txt', `tinyjson==1.0.0\n${line}\n`)
+    await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
+      `requirements: requirements.txt line 2: ${why}`
+    )
+  })
+
+  it('refuses the same in an included file, at that file’s line', async () => {
+    await write('requirements.txt', '-r more.txt\n')
+    await write('more.txt', '# build everything\n--no-binary=:all:\n')
+    await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
+      new Error(`requirements: more.txt line 2: --no-binary makes ${COMPILES}`)
+    )
+  })
+
+  it.each([
+    'mylib @ https://files.example.com/mylib-1.0.tar.gz',
+    'https://github.com/acme/mylib/archive/refs/tags/v1.0.zip#egg=mylib',
+    'mylib @ https://files.example.com/download?file=mylib-1.0.whl'
+  ])('refuses "%s", a URL pip would build from source on the runner', async line => {
+    await write('requirements.txt', `${line}\n`)
+    await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
+      new Error(
+        `requirements: requirements.txt line 1: "${line}" is not a wheel URL; pip would build it on the runner, which cannot build it for Lambda; point it at a .whl, or publish it to an index and require it by name (the action builds pure sdists from an index itself)`
+      )
+    )
+  })
+
+  it('keeps the options that only choose where wheels come from', async () => {
+    const lines = [
+      '--index-url https://pypi.example.com/simple',
+      '-i https://pypi.example.com/simple',
+      '--extra-index-url=https://mirror.example.com/simple',
+      '--trusted-host mirror.example.com',
+      '--find-links https://wheels.example.com/',
+      '--pre',
+      '--prefer-binary',
+      '--only-binary :all:',
+      '--only-binary tinyjson',
+      '--no-index',
+      '--use-feature=truststore',
+      `tinyjson==1.0.0 --hash=sha256:${'a'.repeat(64)}`,
+      'greeter==1.0.0 --hash sha256:' + 'b'.repeat(64)
+    ]
+    await write('requirements.txt', lines.join('\n') + '\n')
+    const source = await read('requirements.txt', { cwd: work })
+    expect(source.directNames).toEqual(['greeter', 'tinyjson'])
+    expect(source.hashed).toBe(true)
+  })
+})
+
+describe('a requirements file that is not UTF-8', () => {
+  it.each([
+    [
+      'UTF-16 with its byte-order mark',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('tinyjson\n', 'utf16le')]),
+      'byte 0xff at offset 0: a UTF-16 byte-order mark'
+    ],
+    [
+      'UTF-16 without one',
+      Buffer.from('tinyjson\n', 'utf16le'),
+      'byte 0x00 at offset 1, line 1: UTF-16 without a byte-order mark?'
+    ],
+    ['Latin-1', Buffer.from('# café\ntinyjson\n', 'latin1'), 'byte 0xe9 at offset 5, line 1'],
+    [
+      'cut off in the middle of a character',
+      Buffer.concat([Buffer.from('tinyjson\n# caf'), Buffer.from([0xc3])]),
+      'byte 0xc3 at offset 14, line 2'
+    ]
+  ])('is refused in one line naming the file and the first bad byte: %s', async (_, bytes, why) => {
+    await write('requirements.txt', '-r more.txt\n')
+    await fs.writeFile(path.join(work, 'more.txt'), bytes)
+    await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
+      new Error(`requirements: more.txt is not UTF-8 (${why}); save it as UTF-8`)
+    )
+  })
+
+  it('UTF-8 with a byte-order mark is read as pip reads it', async () => {
+    await fs.writeFile(path.join(work, 'requirements.txt'), '\uFEFFtinyjson==1.0.0\ngreeter\n')
+    const source = await read('requirements.txt', { cwd: work })
+    expect(source.directNames).toEqual(['greeter', 'tinyjson'])
+    expect(source.origin('tinyjson')?.line).toBe(1)
+  })
+
+  it('a lock file too', async () => {
+    await fs.writeFile(path.join(work, 'uv.lock'), Buffer.from('version = 1\n# ü\n', 'latin1'))
+    await expect(read('uv.lock', { cwd: work })).rejects.toThrow(
+      new Error(
+        'requirements: uv.lock is not UTF-8 (byte 0xfc at offset 14, line 2); save it as UTF-8'
+      )
+    )
+  })
+})
+
+describe('${VAR} in a requirements file', () => {
+  const SECRET = 'ghp_s3cr3tTokenValue'
+  beforeEach(() => {
+    process.env.PRIVATE_TOKEN = SECRET
+  })
+  afterEach(() => {
+    delete process.env.PRIVATE_TOKEN
+  })
+
+  it.each([
+    [
+      'mylib @ git+https://${PRIVATE_TOKEN}@github.com/acme/mylib',
+      '"mylib @ git+https://***@github.com/acme/mylib" is a version-control URL'
+    ],
+    [
+      'mylib @ https://x:${PRIVATE_TOKEN}@files.example.com/mylib-1.0.tar.gz',
+      '"mylib @ https://***@files.example.com/mylib-1.0.tar.gz" is not a wheel URL'
+    ],
+    [
+      'mylib @ https://files.example.com/mylib-1.0.tar.gz?token=${PRIVATE_TOKEN}',
+      '"mylib @ https://files.example.com/mylib-1.0.tar.gz?token=${PRIVATE_TOKEN}" is not a wheel URL'
+    ],
+    [
+      'mylib; python_version >< "${PRIVATE_TOKEN}"',
+      'invalid environment marker "python_version >< "${PRIVATE_TOKEN}""'
+    ],
+    ['--no-binary ${PRIVATE_TOKEN}', '--no-binary makes pip compile packages on the runner']
+  ])('shows "%s" as written, never what it expands to', async (line, shown) => {
+    await write('requirements.txt', `tinyjson\n${line}\n`)
+    const error = await read('requirements.txt', { cwd: work }).catch((e: Error) => e)
+    expect((error as Error).message).toContain(`requirements: requirements.txt line 2: ${shown}`)
+    expect((error as Error).message).not.toContain(SECRET)
+  })
+
+  it('hands credentials it expands into URLs over for masking, and pip still gets ${VAR} to expand itself', async () => {
+    await write(
+      'requirements.txt',
+      '--extra-index-url https://__token__:${PRIVATE_TOKEN}@pypi.example.com/simple\ntinyjson; platform_machine == "x86_64"\n'
+    )
+    const source = await read('requirements.txt', { cwd: work })
+    expect(source.secrets).toContain(SECRET)
+    // the Lambda copy (written for the marker) holds the line as written, not the token
+    const copy = await fs.readFile(source.requirementsFile, 'utf8')
+    expect(copy).toContain('${PRIVATE_TOKEN}')
+    expect(copy).not.toContain(SECRET)
   })
 })
 

@@ -28,6 +28,8 @@ export interface DependencySource {
   /** Locks with hashes: how a locked package that has only an sdist is built without leaving
    * hash-checking mode. */
   locked?: LockedPins
+  /** Credentials in URLs of the files, `${VAR}`s expanded: for masking in the log. */
+  secrets?: string[]
 }
 
 /**
@@ -53,6 +55,8 @@ export interface ReadContext {
   extras: string[]
   groups: string[]
   workDir: string
+  /** Files read must stay in this folder; undefined with allow-outside-workspace. */
+  workspace?: string
 }
 
 /** A path as the user would write it: relative to the working directory when inside it. */
@@ -61,9 +65,106 @@ export function displayPath(file: string, cwd: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file
 }
 
+/** The repository checkout: GITHUB_WORKSPACE, else the working directory. */
+export function workspaceRoot(): string {
+  return path.resolve(process.env.GITHUB_WORKSPACE || process.cwd())
+}
+
 /** A path as the repository knows it: relative to the workspace when inside it. */
 export function workspacePath(file: string): string {
-  return displayPath(file, process.env.GITHUB_WORKSPACE || process.cwd())
+  return displayPath(file, workspaceRoot())
+}
+
+export const OUTSIDE_WORKSPACE_FIX =
+  'move it into the repository, or set allow-outside-workspace: true'
+
+/** Whether `file` is `folder` or somewhere below it, by path alone. */
+export function isInside(file: string, folder: string): boolean {
+  const relative = path.relative(folder, file)
+  return !path.isAbsolute(relative) && relative !== '..' && !relative.startsWith(`..${path.sep}`)
+}
+
+/**
+ * Where `file` really is, links resolved, when that is outside the workspace; undefined when it
+ * is inside, or when reading outside is allowed.
+ */
+export async function outsideWorkspace(
+  workspace: string | undefined,
+  file: string
+): Promise<string | undefined> {
+  if (workspace === undefined) return undefined
+  const [real, realWorkspace] = await Promise.all([realPath(file), realPath(workspace)])
+  return isInside(real, realWorkspace) ? undefined : real
+}
+
+function realPath(file: string): Promise<string> {
+  return fs.realpath(file).catch(() => path.resolve(file))
+}
+
+/**
+ * A dependency file's text as pip reads it: UTF-8, a leading byte-order mark dropped. Checked
+ * to be inside the workspace before a byte of it is read.
+ */
+export async function readSourceText(context: ReadContext, file: string): Promise<string> {
+  const shown = displayPath(file, context.cwd)
+  const outside = await outsideWorkspace(context.workspace, file)
+  if (outside) {
+    throw new Error(
+      `requirements: ${shown} reaches ${outside}, outside the workspace (${context.workspace}); ${OUTSIDE_WORKSPACE_FIX}`
+    )
+  }
+  return decodeUtf8(await fs.readFile(file), shown)
+}
+
+const OTHER_BYTE_ORDER_MARKS: Array<[number[], string]> = [
+  [[0xff, 0xfe, 0x00, 0x00], 'UTF-32'],
+  [[0x00, 0x00, 0xfe, 0xff], 'UTF-32'],
+  [[0xff, 0xfe], 'UTF-16'],
+  [[0xfe, 0xff], 'UTF-16']
+]
+
+/** pip also takes UTF-16 by its BOM; one encoding for pip, these readers and the Lambda copies. */
+function decodeUtf8(bytes: Buffer, shown: string): string {
+  const refuse = (at: number, why: string): Error =>
+    new Error(
+      `requirements: ${shown} is not UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, '0')} at offset ${at}${why}); save it as UTF-8`
+    )
+  const mark = OTHER_BYTE_ORDER_MARKS.find(([prefix]) => prefix.every((b, i) => bytes[i] === b))
+  if (mark) throw refuse(0, `: a ${mark[1]} byte-order mark`)
+  const at = firstNonUtf8Byte(bytes)
+  if (at !== undefined) {
+    const line = bytes.subarray(0, at).filter(b => b === 0x0a).length + 1
+    throw refuse(
+      at,
+      `, line ${line}${bytes[at] === 0 ? ': UTF-16 without a byte-order mark?' : ''}`
+    )
+  }
+  return bytes.toString('utf8').replace(/^\uFEFF/, '')
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/** The offset of the first byte that is not part of valid UTF-8 text (a NUL counts as not). */
+function firstNonUtf8Byte(bytes: Uint8Array): number | undefined {
+  const nul = bytes.indexOf(0)
+  try {
+    STRICT_UTF8.decode(bytes)
+    return nul === -1 ? undefined : nul
+  } catch {
+    // find the first bad sequence: a lead byte says how long its sequence is
+  }
+  for (let i = 0; i < bytes.length;) {
+    if (bytes[i] === 0) return i
+    const lead = bytes[i]
+    const length = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2
+    try {
+      STRICT_UTF8.decode(bytes.subarray(i, i + length))
+    } catch {
+      return i
+    }
+    i += length
+  }
+  return undefined
 }
 
 /** Order-independent: the same set of lines gives the same identity whatever the file order. */
@@ -158,7 +259,7 @@ export async function readToml(
   context: ReadContext,
   file = context.file
 ): Promise<{ text: string; doc: TomlTable }> {
-  const text = await fs.readFile(file, 'utf8')
+  const text = await readSourceText(context, file)
   try {
     return { text, doc: parseToml(text) }
   } catch (error) {

@@ -4,7 +4,15 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { errorMessage } from '../errors.js'
 import type { Target } from '../facts.js'
-import { type DependencySource, type ReadContext, type SourceKind, displayPath } from './common.js'
+import {
+  type DependencySource,
+  type ReadContext,
+  type SourceKind,
+  OUTSIDE_WORKSPACE_FIX,
+  displayPath,
+  isInside,
+  workspaceRoot
+} from './common.js'
 import { lambdaMarkerEnvironment } from './markers.js'
 import { canonicalName } from './pep508.js'
 import { readPipfileLock } from './pipfile-lock.js'
@@ -34,6 +42,10 @@ export interface SourceOptions {
   workDir: string
   /** Relative inputs are taken from here (default: the process's working directory). */
   cwd?: string
+  /** Every file read must stay in this folder (default: GITHUB_WORKSPACE, else the working directory). */
+  workspace?: string
+  /** allow-outside-workspace: files anywhere on the runner may be read. */
+  allowOutsideWorkspace?: boolean
 }
 
 export async function readDependencySource(
@@ -42,6 +54,17 @@ export async function readDependencySource(
 ): Promise<DependencySource> {
   const cwd = options.cwd ?? process.cwd()
   const resolved = path.resolve(cwd, input)
+  const workspace = options.allowOutsideWorkspace
+    ? undefined
+    : path.resolve(options.workspace ?? workspaceRoot())
+  // by path first, so that a path like /proc/self/environ is not even looked at
+  if (workspace !== undefined && !isInside(resolved, workspace)) {
+    const realWorkspace = await fs.realpath(workspace).catch(() => workspace)
+    if (!isInside(resolved, realWorkspace))
+      throw new Error(
+        `requirements: ${input} is outside the workspace (${workspace}); ${OUTSIDE_WORKSPACE_FIX}`
+      )
+  }
   const stat = await fs.stat(resolved).catch(() => undefined)
   if (!stat) {
     const where = displayPath(resolved, cwd) === input ? '' : ` (${resolved})`
@@ -77,7 +100,8 @@ export async function readDependencySource(
     env: lambdaMarkerEnvironment(options.target),
     extras,
     groups,
-    workDir: options.workDir
+    workDir: options.workDir,
+    workspace
   }
   const source = await READERS[kind](context).catch((error: unknown) => {
     throw namingTheFile(error, shown)

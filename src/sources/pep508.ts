@@ -91,13 +91,16 @@ const ARCHIVE = /\.(whl|zip|tar|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz|tlz|tar\.lz
 
 export const LOCAL_WHY =
   'it cannot be built for another platform here; publish it as a wheel to an index and require it by name'
+export const BUILD_WHY =
+  'pip would build it on the runner, which cannot build it for Lambda; point it at a .whl, or publish it to an index and require it by name (the action builds pure sdists from an index itself)'
 export const VCS_WHY =
   'it cannot be pinned by hash nor built for another platform here; publish it as a wheel to an index and require it by name'
 
 /**
  * Why a requirement (a requirements-file line without its options, or a PEP 508 string)
- * cannot go into a layer: local paths, `file:` URLs and version-control URLs. Undefined when
- * it can.
+ * cannot go into a layer: local paths, `file:` URLs, version-control URLs, and URLs of
+ * anything but a wheel, which pip builds on the runner even with --only-binary=:all:.
+ * Undefined when it can.
  */
 export function directReferenceProblem(text: string): string | undefined {
   const trimmed = text.trim()
@@ -106,14 +109,19 @@ export function directReferenceProblem(text: string): string | undefined {
   if (VCS_SCHEME.test(target)) return `is a version-control URL; ${VCS_WHY}`
   if (/^file:/i.test(target)) return `is a local file URL; ${LOCAL_WHY}`
   if (named) {
-    if (URL_SCHEME.test(target)) return undefined
+    if (URL_SCHEME.test(target)) return notWheelProblem(target)
     return `is a local path; ${LOCAL_WHY}`
   }
-  if (URL_SCHEME.test(target)) return undefined
+  if (URL_SCHEME.test(target)) return notWheelProblem(target)
   const bare = target.split(/\s*;/)[0].replace(/\[[^\]]*\]$/, '')
   if (/^[.~/\\]/.test(bare) || /[/\\]/.test(bare) || ARCHIVE.test(bare))
     return `is a local path; ${LOCAL_WHY}`
   return undefined
+}
+
+function notWheelProblem(target: string): string | undefined {
+  const url = target.split(/\s/)[0].replace(/[?#].*$/, '')
+  return /\.whl$/i.test(url) ? undefined : `is not a wheel URL; ${BUILD_WHY}`
 }
 
 /** The project name of a bare URL requirement, from `#egg=` or a wheel file name. */

@@ -8,6 +8,7 @@ import {
   checkAsked,
   displayPath,
   isTable,
+  readSourceText,
   readToml
 } from './common.js'
 import { type LockedPin, lockedSource, pipHashes } from './locks.js'
@@ -29,7 +30,7 @@ interface PipfileEntry {
 
 export async function readPipfileLock(context: ReadContext): Promise<DependencySource> {
   const where = displayPath(context.file, context.cwd)
-  const text = await fs.readFile(context.file, 'utf8')
+  const text = await readSourceText(context, context.file)
   let doc: Record<string, unknown>
   try {
     doc = JSON.parse(text) as Record<string, unknown>

@@ -2,12 +2,17 @@
 // includes, `${VAR}`), so that what cannot go into a layer is refused up front by line.
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { redact, urlSecrets } from '../secrets.js'
 import {
   type DependencySource,
   type Origins,
   type ReadContext,
+  OUTSIDE_WORKSPACE_FIX,
   displayPath,
-  identityOf
+  identityOf,
+  outsideWorkspace,
+  readSourceText
 } from './common.js'
 import { markerMatches } from './markers.js'
 import {
@@ -55,9 +60,27 @@ export function logicalLines(content: string): LogicalLine[] {
     .filter(l => l.text !== '')
 }
 
-/** pip expands `${NAME}` (upper case, digits, underscore) from the environment. */
-function expandVariables(text: string): string {
-  return text.replace(/\$\{([A-Z0-9_]+)\}/g, (whole, name: string) => process.env[name] ?? whole)
+/** pip expands `${NAME}` (upper case, digits, underscore) when set and not empty. */
+function expandVariables(text: string): { text: string; expanded: Map<string, string> } {
+  const expanded = new Map<string, string>()
+  const result = text.replace(/\$\{([A-Z0-9_]+)\}/g, (whole, name: string) => {
+    const value = process.env[name]
+    if (!value) return whole
+    expanded.set(name, value)
+    return value
+  })
+  return { text: result, expanded }
+}
+
+/**
+ * A message about a line shows the line as written: `${NAME}` rather than what it expanded to
+ * (often a token), and URL credentials cut out.
+ */
+function asWritten(message: string, expanded: Map<string, string>): string {
+  const longestFirst = [...expanded].sort(([, a], [, b]) => b.length - a.length)
+  let text = message
+  for (const [name, value] of longestFirst) text = text.split(value).join(`\${${name}}`)
+  return redact(text)
 }
 
 /** pip's break_args_options: the requirement is every token before the first `-…` one. */
@@ -72,19 +95,100 @@ function optionTokens(text: string): string[] {
   return [...text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map(m => m[1] ?? m[2] ?? m[3])
 }
 
-/** Value of `-x value`, `-xvalue`, `--long value` or `--long=value` at tokens[i]. */
-function optionValue(
-  tokens: string[],
-  i: number,
-  short: string,
-  long: string
-): { value: string; next: number } | undefined {
-  const token = tokens[i]
-  if (token === long || (short && token === short))
-    return { value: tokens[i + 1] ?? '', next: i + 2 }
-  if (token.startsWith(long + '=')) return { value: token.slice(long.length + 1), next: i + 1 }
-  if (short && token.startsWith(short) && !token.startsWith('--'))
-    return { value: token.slice(short.length), next: i + 1 }
+/** The options pip reads in a requirements file (its req_file parser): does each take a value. */
+const FILE_OPTIONS: Record<string, boolean> = {
+  '--config-settings': true,
+  '--constraint': true,
+  '--editable': true,
+  '--extra-index-url': true,
+  '--find-links': true,
+  '--global-option': true,
+  '--hash': true,
+  '--index-url': true,
+  '--no-binary': true,
+  '--no-index': false,
+  '--only-binary': true,
+  '--pre': false,
+  '--prefer-binary': false,
+  '--pypi-url': true,
+  '--require-hashes': false,
+  '--requirement': true,
+  '--trusted-host': true,
+  '--use-feature': true
+}
+const SHORT_OPTIONS: Record<string, string> = {
+  '-C': '--config-settings',
+  '-c': '--constraint',
+  '-e': '--editable',
+  '-f': '--find-links',
+  '-i': '--index-url',
+  '-r': '--requirement'
+}
+
+/** pip's install options that choose what it builds for: the action sets them from the target. */
+const TARGET_OPTIONS = [
+  '--platform',
+  '--python-version',
+  '--implementation',
+  '--abi',
+  '--target',
+  '-t',
+  '--root',
+  '--prefix',
+  '--user'
+]
+
+interface FileOption {
+  /** As written, up to any `=` or joined value: `--no-bin`, `-r`. */
+  flag: string
+  /** The option pip takes it for (`--no-bin` is `--no-binary`); the flag itself when none. */
+  name: string
+  value?: string
+  /** Its tokens as written. */
+  written: string[]
+}
+
+/** optparse takes any unique prefix of a long option: `--no-bin` is `--no-binary`. */
+function longOption(flag: string): string {
+  if (Object.hasOwn(FILE_OPTIONS, flag)) return flag
+  const matches = Object.keys(FILE_OPTIONS).filter(name => name.startsWith(flag))
+  return matches.length === 1 ? matches[0] : flag
+}
+
+/** `-x value`, `-xvalue`, `--long value`, `--long=value`, each as the option pip takes it for. */
+function readOptions(text: string): FileOption[] {
+  const tokens = optionTokens(text)
+  const options: FileOption[] = []
+  for (let i = 0; i < tokens.length;) {
+    const token = tokens[i]
+    const long = token.startsWith('--')
+    const cut = long ? token.indexOf('=') : token.startsWith('-') && token.length > 2 ? 2 : -1
+    const flag = cut === -1 ? token : token.slice(0, cut)
+    const joined = cut === -1 ? undefined : token.slice(long ? cut + 1 : cut)
+    const name = long ? longOption(flag) : (SHORT_OPTIONS[flag] ?? flag)
+    if (FILE_OPTIONS[name] && joined === undefined) {
+      options.push({ flag, name, value: tokens[i + 1] ?? '', written: tokens.slice(i, i + 2) })
+      i += 2
+    } else {
+      options.push({ flag, name, value: joined, written: [token] })
+      i += 1
+    }
+  }
+  return options
+}
+
+const COMPILES_ON_RUNNER =
+  'pip compile packages on the runner, which cannot build them for Lambda; remove it (the action builds pure sdists itself and refuses native ones)'
+
+/** Why pip must not get this option from a requirements file; undefined when it may. */
+function optionProblem(option: FileOption): string | undefined {
+  const named = option.flag === option.name ? option.flag : `${option.flag} (${option.name})`
+  if (option.name === '--no-binary') return `${named} makes ${COMPILES_ON_RUNNER}`
+  // `:none:` empties the action's --only-binary=:all:; naming packages only repeats it
+  if (option.name === '--only-binary' && option.value?.split(',').includes(':none:'))
+    return `${named} ${option.value} lets ${COMPILES_ON_RUNNER}`
+  if (TARGET_OPTIONS.includes(option.name))
+    return `${named} is set by the action from runtime and architecture and cannot be changed in a requirements file; remove it`
   return undefined
 }
 
@@ -113,6 +217,10 @@ interface Walk {
   markers: boolean
   /** Every file read, with the lines to change in its Lambda copy (index 0-based). */
   files: Map<string, { physical: string[]; rewrites: Map<number, string | CopyToken[]> }>
+  /** The files being read, outermost first, each at its current line: one met again is a loop. */
+  including: Array<{ real: string; shown: string; line: number }>
+  /** Credentials in the files' URLs once `${VAR}`s are expanded: masked in the log. */
+  secrets: Set<string>
 }
 
 /** An option token in a Lambda copy; includes point at the included file's own copy. */
@@ -127,7 +235,9 @@ export async function readRequirements(context: ReadContext): Promise<Dependency
     identity: [],
     hashed: false,
     markers: false,
-    files: new Map()
+    files: new Map(),
+    including: [],
+    secrets: new Set()
   }
   await readFile(walk, context.file, false)
   return {
@@ -138,28 +248,43 @@ export async function readRequirements(context: ReadContext): Promise<Dependency
     directNames: [...walk.direct].sort(),
     origin: name =>
       walk.origins.get(canonicalName(name)) ?? walk.constraintOrigins.get(canonicalName(name)),
-    identity: identityOf(walk.identity)
+    identity: identityOf(walk.identity),
+    secrets: [...walk.secrets]
   }
 }
 
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/\S+/gi
+
 async function readFile(walk: Walk, file: string, constraint: boolean): Promise<void> {
-  const content = await fs.readFile(file, 'utf8')
+  const content = await readSourceText(walk.context, file)
   const physical = content.split(/\r?\n/)
   const rewrites = new Map<number, string | CopyToken[]>()
   walk.files.set(file, { physical, rewrites })
   const shown = displayPath(file, walk.context.cwd)
+  const reading = { real: await fs.realpath(file), shown, line: 0 }
+  walk.including.push(reading)
   for (const logical of logicalLines(content)) {
+    reading.line = logical.line
+    const { text, expanded } = expandVariables(logical.text)
+    for (const url of text.match(URL_IN_TEXT) ?? [])
+      for (const secret of urlSecrets(url)) walk.secrets.add(secret)
     const fail = (message: string): Error =>
-      new Error(`requirements: ${shown} line ${logical.line}: ${message}`)
+      new Error(`requirements: ${shown} line ${logical.line}: ${asWritten(message, expanded)}`)
     const rewrite = (text: string | CopyToken[]): void => {
       rewrites.set(logical.line - 1, text)
       for (let l = logical.line; l < logical.last; l++) rewrites.set(l, '')
     }
-    const text = expandVariables(logical.text)
     const { args, options } = splitArgs(text)
     if (args) {
       const at = { file, line: logical.line }
-      const { marker, applies } = readRequirementLine(walk, at, args, options, constraint, fail)
+      const { marker, applies } = readRequirementLine(
+        walk,
+        at,
+        args,
+        readOptions(options),
+        constraint,
+        fail
+      )
       if (marker !== undefined) {
         walk.markers = true
         const raw = splitArgs(logical.text)
@@ -174,18 +299,24 @@ async function readFile(walk: Walk, file: string, constraint: boolean): Promise<
     }
     await readOptionLine(walk, file, text, fail, rewrite)
   }
+  walk.including.pop()
 }
 
 function readRequirementLine(
   walk: Walk,
   at: { file: string; line: number },
   args: string,
-  options: string,
+  options: FileOption[],
   constraint: boolean,
   fail: (message: string) => Error
 ): { marker?: string; applies: boolean } {
   const problem = directReferenceProblem(args)
   if (problem) throw fail(`"${args}" ${problem}`)
+  // pip applies these from any line, a requirement's too
+  for (const option of options) {
+    const refused = optionProblem(option)
+    if (refused) throw fail(refused)
+  }
   let name: string | undefined
   let normal: string
   let marker: string | undefined
@@ -211,14 +342,16 @@ function readRequirementLine(
     throw fail((error as Error).message)
   }
   if (!applies) return { marker, applies }
-  const hashes = optionTokens(options)
-    .flatMap((token, i, all) => {
-      const v = optionValue(all, i, '', '--hash')
-      return v ? [v.value] : []
-    })
+  const hashes = options
+    .filter(o => o.name === '--hash')
+    .map(o => o.value ?? '')
     .sort()
   walk.identity.push(
-    [constraint ? 'constraint' : 'require', normal, ...hashes.map(h => `--hash=${h}`)].join(' ')
+    [
+      constraint ? 'constraint' : 'require',
+      withoutCredentials(normal),
+      ...hashes.map(h => `--hash=${h}`)
+    ].join(' ')
   )
   if (hashes.length && !constraint) walk.hashed = true
   if (name && constraint && !walk.constraintOrigins.has(name)) walk.constraintOrigins.set(name, at)
@@ -236,49 +369,117 @@ async function readOptionLine(
   fail: (message: string) => Error,
   rewrite: (tokens: CopyToken[]) => void
 ): Promise<void> {
-  const tokens = optionTokens(text)
+  const options = readOptions(text)
   const copy: CopyToken[] = []
   let changed = false
   let includes = false
-  for (let i = 0; i < tokens.length;) {
-    if (optionValue(tokens, i, '-e', '--editable'))
+  for (const option of options) {
+    const problem = optionProblem(option)
+    if (problem) throw fail(problem)
+    if (option.name === '--editable')
       throw fail(`"${text}" is an editable requirement; ${LOCAL_WHY}`)
-    const include =
-      optionValue(tokens, i, '-r', '--requirement') ?? optionValue(tokens, i, '-c', '--constraint')
-    if (include) {
-      const isConstraint = tokens[i].startsWith('-c') || tokens[i].startsWith('--constraint')
-      if (URL_PATTERN.test(include.value))
+    if (option.name === '--requirement' || option.name === '--constraint') {
+      const isConstraint = option.name === '--constraint'
+      if (URL_PATTERN.test(option.value ?? ''))
         throw fail(
           `"${text}" includes a file from a URL; keep it in the repository so the build identity covers what it lists`
         )
-      const included = path.resolve(path.dirname(file), include.value)
-      if (!(await isFile(included))) throw fail(`included file "${include.value}" does not exist`)
+      const included = await includedFile(walk, file, option, fail)
       if (!walk.files.has(included)) await readFile(walk, included, isConstraint)
       copy.push(isConstraint ? '-c' : '-r', { include: included })
       includes = changed = true
-      i = include.next
       continue
     }
-    if (tokens[i] === '--require-hashes') walk.hashed = true
-    const findLinks = optionValue(tokens, i, '-f', '--find-links')
-    if (findLinks) {
-      // pip reads a relative find-links path relative to the requirements file when it exists there
-      const local = path.resolve(path.dirname(file), findLinks.value)
-      const relative = !URL_PATTERN.test(findLinks.value) && !path.isAbsolute(findLinks.value)
-      const moved = relative && (await exists(local))
-      copy.push('--find-links', moved ? local : findLinks.value)
-      changed ||= moved
-      i = findLinks.next
-      continue
+    if (option.name === '--require-hashes') walk.hashed = true
+    if (option.name === '--find-links') {
+      const local = await findLinksFolder(walk, file, option.value ?? '')
+      await refuseOutside(walk, local?.folder, option, fail)
+      // the Lambda copy is elsewhere: a folder beside the user's file is named whole, as a URL
+      // because a path may hold what a requirements line cannot (` #`, quotes)
+      if (local?.besideFile) {
+        copy.push('--find-links', pathToFileURL(local.folder).href)
+        changed = true
+        continue
+      }
     }
-    copy.push(tokens[i])
-    i++
+    if (INDEX_OPTIONS.includes(option.name))
+      await refuseOutside(walk, fileUrlPath(option.value ?? ''), option, fail)
+    copy.push(...option.written)
   }
-  if (!includes) walk.identity.push(`option ${withoutCredentials(tokens.join(' '))}`)
+  if (!includes)
+    walk.identity.push(`option ${withoutCredentials(options.flatMap(o => o.written).join(' '))}`)
   if (changed) rewrite(copy)
 }
 
 const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\//i
+const INDEX_OPTIONS = ['--index-url', '--extra-index-url', '--pypi-url']
+
+/** The file an `-r`/`-c` names: inside the workspace, existing, and not already being read. */
+async function includedFile(
+  walk: Walk,
+  file: string,
+  option: FileOption,
+  fail: (message: string) => Error
+): Promise<string> {
+  const included = path.resolve(path.dirname(file), option.value ?? '')
+  // outside is refused before existence is looked at: the answer would tell what the runner has
+  await refuseOutside(walk, included, option, fail)
+  if (!(await isFile(included))) throw fail(`included file "${option.value}" does not exist`)
+  const real = await fs.realpath(included)
+  const loop = walk.including.findIndex(reading => reading.real === real)
+  if (loop !== -1) {
+    const chain = walk.including.slice(loop).map(r => `${r.shown} line ${r.line}`)
+    const back = displayPath(included, walk.context.cwd)
+    throw new Error(`requirements: include loop: ${[...chain, back].join(' → ')}`)
+  }
+  return included
+}
+
+async function refuseOutside(
+  walk: Walk,
+  local: string | undefined,
+  option: FileOption,
+  fail: (message: string) => Error
+): Promise<void> {
+  if (local === undefined) return
+  const outside = await outsideWorkspace(walk.context.workspace, local)
+  if (outside)
+    throw fail(
+      `${option.written.join(' ')} reaches ${outside}, outside the workspace; ${OUTSIDE_WORKSPACE_FIX}`
+    )
+}
+
+/**
+ * The local folder pip reads for `--find-links`: beside the requirements file when it exists
+ * there, else from the working directory. Undefined for a remote URL or a folder that is not
+ * there (pip skips it).
+ */
+async function findLinksFolder(
+  walk: Walk,
+  file: string,
+  value: string
+): Promise<{ folder: string; besideFile: boolean } | undefined> {
+  if (URL_PATTERN.test(value) || /^file:/i.test(value)) {
+    const folder = fileUrlPath(value)
+    return folder !== undefined && (await exists(folder))
+      ? { folder, besideFile: false }
+      : undefined
+  }
+  const beside = path.resolve(path.dirname(file), value)
+  if (!path.isAbsolute(value) && (await exists(beside))) return { folder: beside, besideFile: true }
+  const folder = path.resolve(walk.context.cwd, value)
+  return (await exists(folder)) ? { folder, besideFile: false } : undefined
+}
+
+/** The path of a `file:` URL; undefined for any other. */
+function fileUrlPath(value: string): string | undefined {
+  if (!/^file:/i.test(value)) return undefined
+  try {
+    return fileURLToPath(value)
+  } catch {
+    return undefined
+  }
+}
 
 function isFile(file: string): Promise<boolean> {
   return fs.stat(file).then(
@@ -298,13 +499,15 @@ function exists(file: string): Promise<boolean> {
  * pip evaluates markers for the interpreter it runs on, not for `--python-version` or
  * `--platform`, so when a requirement has a marker the Lambda copy has it evaluated already:
  * the same lines at the same line numbers, with markers for other platforms commented out.
+ * The copies sit side by side and include one another by file name alone, so that no path of
+ * the runner's (a space, a quote, ` #`) has to survive pip's line parsing.
  */
 async function writeLambdaCopies(walk: Walk): Promise<string> {
   const directory = path.join(walk.context.workDir, 'requirements')
   await fs.mkdir(directory, { recursive: true })
   const copies = new Map<string, string>()
   ;[...walk.files.keys()].forEach((file, index) =>
-    copies.set(file, path.join(directory, `${index}-${path.basename(file)}`))
+    copies.set(file, `${index}-${path.basename(file).replace(/[^\w.-]/g, '_')}`)
   )
   for (const [file, { physical, rewrites }] of walk.files) {
     const lines = physical.map((line, index) => {
@@ -312,10 +515,10 @@ async function writeLambdaCopies(walk: Walk): Promise<string> {
       if (rewritten === undefined) return line
       if (typeof rewritten === 'string') return rewritten
       return rewritten
-        .map(t => quote(typeof t === 'string' ? t : (copies.get(t.include) as string)))
+        .map(t => (typeof t === 'string' ? quote(t) : (copies.get(t.include) as string)))
         .join(' ')
     })
-    await fs.writeFile(copies.get(file) as string, lines.join('\n'))
+    await fs.writeFile(path.join(directory, copies.get(file) as string), lines.join('\n'))
   }
-  return copies.get(walk.context.file) as string
+  return path.join(directory, copies.get(walk.context.file) as string)
 }
