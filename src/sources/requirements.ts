@@ -3,7 +3,7 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { redact, urlSecrets } from '../secrets.js'
+import { redact, urlSecrets, withoutCredentials } from '../secrets.js'
 import {
   type DependencySource,
   type Origins,
@@ -60,11 +60,16 @@ export function logicalLines(content: string): LogicalLine[] {
     .filter(l => l.text !== '')
 }
 
-/** pip expands `${NAME}` (upper case, digits, underscore) when set and not empty. */
+/**
+ * pip expands `${NAME}` (upper case, digits, underscore) when set and not empty, from the
+ * environment the action gives it: without AWS or GitHub credentials, so a rewritten copy of the
+ * file expands exactly what pip itself would.
+ */
 function expandVariables(text: string): { text: string; expanded: Map<string, string> } {
   const expanded = new Map<string, string>()
+  const env = withoutCredentials(process.env)
   const result = text.replace(/\$\{([A-Z0-9_]+)\}/g, (whole, name: string) => {
-    const value = process.env[name]
+    const value = env[name]
     if (!value) return whole
     expanded.set(name, value)
     return value
@@ -203,7 +208,7 @@ function withoutMarker(args: string): string {
   return at === -1 ? args : args.slice(0, at).trim()
 }
 
-function withoutCredentials(text: string): string {
+function credentialFree(text: string): string {
   return text.replace(/(\w+:\/\/)[^/@\s]*@/g, '$1')
 }
 
@@ -349,7 +354,7 @@ function readRequirementLine(
   walk.identity.push(
     [
       constraint ? 'constraint' : 'require',
-      withoutCredentials(normal),
+      credentialFree(normal),
       ...hashes.map(h => `--hash=${h}`)
     ].join(' ')
   )
@@ -407,7 +412,7 @@ async function readOptionLine(
     copy.push(...option.written)
   }
   if (!includes)
-    walk.identity.push(`option ${withoutCredentials(options.flatMap(o => o.written).join(' '))}`)
+    walk.identity.push(`option ${credentialFree(options.flatMap(o => o.written).join(' '))}`)
   if (changed) rewrite(copy)
 }
 
