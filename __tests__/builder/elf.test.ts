@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -51,63 +51,71 @@ describe('the fixture builder', () => {
 })
 
 describe('parseElf on fixtures', () => {
-  it('reads machine, class and the GLIBC versions needed', () => {
+  it('reads machine, class and the GLIBC versions needed', async () => {
     const bytes = makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17', 'GLIBC_2.35'] })
-    expect(parseElf(bytes)).toEqual({
+    expect(await parseElf(bytes)).toEqual({
       machine: 'x86_64',
       bits: 64,
       glibcNeeds: ['GLIBC_2.17', 'GLIBC_2.35']
     })
   })
 
-  it('names aarch64, 32-bit i386 and arm, and other machines by number', () => {
-    expect(parseElf(makeSharedObject({ machine: 'aarch64' }))).toMatchObject({
+  it('names aarch64, 32-bit i386 and arm, and other machines by number', async () => {
+    expect(await parseElf(makeSharedObject({ machine: 'aarch64' }))).toMatchObject({
       machine: 'aarch64',
       bits: 64
     })
-    expect(parseElf(makeElf32())).toMatchObject({ machine: 'i386', bits: 32 })
-    expect(parseElf(makeSharedObject({ machine: 'arm' }))).toMatchObject({
+    expect(await parseElf(makeElf32())).toMatchObject({ machine: 'i386', bits: 32 })
+    expect(await parseElf(makeSharedObject({ machine: 'arm' }))).toMatchObject({
       machine: 'arm',
       bits: 32
     })
-    expect(parseElf(makeSharedObject({ machine: 243 }))?.machine).toBe('EM_243')
+    expect((await parseElf(makeSharedObject({ machine: 243 })))?.machine).toBe('EM_243')
   })
 
-  it('reads big-endian and 32-bit version needs', () => {
+  it('reads big-endian and 32-bit version needs', async () => {
     const bigEndian = makeSharedObject({ machine: 21, endian: 'big', glibc: ['GLIBC_2.3'] })
-    expect(parseElf(bigEndian)).toEqual({ machine: 'EM_21', bits: 64, glibcNeeds: ['GLIBC_2.3'] })
+    expect(await parseElf(bigEndian)).toEqual({
+      machine: 'EM_21',
+      bits: 64,
+      glibcNeeds: ['GLIBC_2.3']
+    })
     const i386 = makeElf32({ glibc: ['GLIBC_2.0', 'GLIBC_2.1.3'] })
-    expect(parseElf(i386)?.glibcNeeds).toEqual(['GLIBC_2.0', 'GLIBC_2.1.3'])
+    expect((await parseElf(i386))?.glibcNeeds).toEqual(['GLIBC_2.0', 'GLIBC_2.1.3'])
   })
 
-  it('keeps GLIBC_ needs from libm too, but not libstdc++ GLIBCXX_ ones', () => {
+  it('keeps GLIBC_ needs from libm too, but not libstdc++ GLIBCXX_ ones', async () => {
     const bytes = makeSharedObject({
       machine: 'x86_64',
       glibc: ['GLIBC_2.14'],
       needs: { 'libstdc++.so.6': ['GLIBCXX_3.4.29', 'CXXABI_1.3'], 'libm.so.6': ['GLIBC_2.29'] }
     })
-    expect(parseElf(bytes)?.glibcNeeds).toEqual(['GLIBC_2.14', 'GLIBC_2.29'])
+    expect((await parseElf(bytes))?.glibcNeeds).toEqual(['GLIBC_2.14', 'GLIBC_2.29'])
   })
 
-  it('returns undefined for files that are not ELF', () => {
-    expect(parseElf(Buffer.from('not a shared object at all, just text'))).toBeUndefined()
-    expect(parseElf(Buffer.alloc(0))).toBeUndefined()
-    expect(parseElf(Buffer.from([0xcf, 0xfa, 0xed, 0xfe, ...Buffer.alloc(60)]))).toBeUndefined()
+  it('returns undefined for files that are not ELF', async () => {
+    expect(await parseElf(Buffer.from('not a shared object at all, just text'))).toBeUndefined()
+    expect(await parseElf(Buffer.alloc(0))).toBeUndefined()
+    expect(
+      await parseElf(Buffer.from([0xcf, 0xfa, 0xed, 0xfe, ...Buffer.alloc(60)]))
+    ).toBeUndefined()
   })
 
-  it('never throws or invents a need on a truncated file', () => {
+  it('reports a file cut anywhere before its end as truncated, never as one with fewer needs', async () => {
     const whole = makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17', 'GLIBC_2.35'] })
-    for (let length = 0; length <= whole.length; length++) {
-      const info = parseElf(whole.subarray(0, length))
-      if (length < 64) expect(info).toBeUndefined()
-      else {
-        expect(info?.machine).toBe('x86_64')
-        expect(['GLIBC_2.17', 'GLIBC_2.35']).toEqual(expect.arrayContaining(info!.glibcNeeds))
-      }
+    for (let length = 0; length < whole.length; length++) {
+      const info = await parseElf(whole.subarray(0, length))
+      if (length < 6) expect(info).toBeUndefined()
+      else expect(info?.unreadable, `cut at ${length}`).toMatch(/^truncated ELF \(/)
     }
+    expect(await parseElf(whole)).toEqual({
+      machine: 'x86_64',
+      bits: 64,
+      glibcNeeds: ['GLIBC_2.17', 'GLIBC_2.35']
+    })
   })
 
-  it('never throws on corrupted bytes', () => {
+  it('never throws on corrupted bytes', async () => {
     const whole = makeSharedObject({ machine: 'aarch64', glibc: ['GLIBC_2.17', 'GLIBC_2.28'] })
     let seed = 42
     const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
@@ -116,7 +124,7 @@ describe('parseElf on fixtures', () => {
       for (let flips = 0; flips < 4; flips++) {
         bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
       }
-      expect(() => parseElf(bytes)).not.toThrow()
+      await parseElf(bytes) // a throw fails the test
     }
   })
 })
@@ -129,7 +137,7 @@ describe('readElfFile', () => {
       padTo: 1_000_000
     })
     const path = writeTemp('padded.so', bytes)
-    expect(await readElfFile(path)).toEqual(parseElf(bytes))
+    expect(await readElfFile(path)).toEqual(await parseElf(bytes))
     expect((await readElfFile(path))?.glibcNeeds.sort()).toEqual(readelfGlibcNeeds(path))
   })
 
@@ -151,10 +159,111 @@ describe('readElfFile', () => {
     expect(await readElfFile(writeTemp('empty.so', Buffer.alloc(0)))).toBeUndefined()
   })
 
-  it('returns what it can of a file cut off before its section headers', async () => {
-    const whole = makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17'], padTo: 8192 })
+  it('says where a file cut off before its section headers ends, and where they would', async () => {
+    const whole = makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17'], padTo: 9000 })
     const path = writeTemp('cut.so', whole.subarray(0, 4096))
-    expect(await readElfFile(path)).toEqual({ machine: 'x86_64', bits: 64, glibcNeeds: [] })
+    expect(await readElfFile(path)).toEqual({
+      machine: 'x86_64',
+      bits: 64,
+      glibcNeeds: [],
+      unreadable: `truncated ELF (section headers end at byte ${sectionHeadersEnd(whole)}, the file has 4096); it would fail to load on Lambda`
+    })
+  })
+})
+
+/** Where the section header table of an ELF64 little-endian file ends. */
+function sectionHeadersEnd(bytes: Buffer): number {
+  return Number(bytes.readBigUInt64LE(0x28)) + bytes.readUInt16LE(0x3c) * bytes.readUInt16LE(0x3a)
+}
+
+/** Byte offset of the section header of the first section of `type` (ELF64 little-endian). */
+function sectionHeaderAt(bytes: Buffer, type: number): number {
+  const shoff = Number(bytes.readBigUInt64LE(0x28))
+  for (let i = 0; i < bytes.readUInt16LE(0x3c); i++) {
+    const at = shoff + i * 64
+    if (bytes.readUInt32LE(at + 4) === type) return at
+  }
+  throw new Error(`no section of type ${type}`)
+}
+
+const SHT_GNU_VERNEED = 0x6ffffffe
+
+/** An x86_64 fixture needing GLIBC_2.17, with `damage` applied to a copy of its bytes. */
+function damaged(damage: (bytes: Buffer, verneedHeader: number, verneed: number) => void): Buffer {
+  const bytes = Buffer.from(makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17'] }))
+  const header = sectionHeaderAt(bytes, SHT_GNU_VERNEED)
+  damage(bytes, header, Number(bytes.readBigUInt64LE(header + 24)))
+  return bytes
+}
+
+describe('a file that cannot be read whole', () => {
+  it('is truncated when only its ELF header is left', async () => {
+    const whole = makeSharedObject({ machine: 'aarch64', glibc: ['GLIBC_2.17'], padTo: 9000 })
+    const info = await readElfFile(writeTemp('header-only.so', whole.subarray(0, 64)))
+    expect(info?.unreadable).toBe(
+      `truncated ELF (section headers end at byte ${sectionHeadersEnd(whole)}, the file has 64); it would fail to load on Lambda`
+    )
+  })
+
+  it('is truncated when the header itself is cut short', async () => {
+    const info = await readElfFile(
+      writeTemp('half-header.so', makeSharedObject({ machine: 'x86_64' }).subarray(0, 20))
+    )
+    expect(info?.unreadable).toBe(
+      'truncated ELF (the header ends at byte 64, the file has 20); it would fail to load on Lambda'
+    )
+  })
+
+  it('is truncated when a section lies past the end of the file', async () => {
+    const bytes = damaged((b, header) => b.writeBigUInt64LE(BigInt(b.length), header + 24))
+    const index =
+      (sectionHeaderAt(bytes, SHT_GNU_VERNEED) - Number(bytes.readBigUInt64LE(0x28))) / 64
+    const size = Number(bytes.readBigUInt64LE(sectionHeaderAt(bytes, SHT_GNU_VERNEED) + 32))
+    expect((await parseElf(bytes))?.unreadable).toBe(
+      `truncated ELF (section ${index} ends at byte ${bytes.length + size}, the file has ${bytes.length}); it would fail to load on Lambda`
+    )
+  })
+
+  it.each([
+    [
+      'no section headers',
+      damaged(b => b.writeBigUInt64LE(0n, 0x28)),
+      'no section headers, so the glibc versions it needs cannot be checked'
+    ],
+    [
+      'section header entries too small',
+      damaged(b => b.writeUInt16LE(16, 0x3a)),
+      'malformed ELF (section header entries of 16 bytes, ELF64 needs 64), so the glibc versions it needs cannot be checked'
+    ],
+    [
+      'its version needs naming a string table that does not exist',
+      damaged((b, header) => b.writeUInt32LE(99, header + 40)),
+      'malformed ELF (.gnu.version_r takes its names from section 99, which holds none), so the glibc versions it needs cannot be checked'
+    ],
+    [
+      'its version needs running past their section',
+      damaged((b, _header, verneed) => b.writeUInt32LE(4096, verneed + 8)),
+      'malformed ELF (.gnu.version_r runs past the end of its section), so the glibc versions it needs cannot be checked'
+    ],
+    [
+      'a version name past the string table',
+      damaged((b, _header, verneed) => b.writeUInt32LE(1 << 20, verneed + 16 + 8)),
+      'malformed ELF (.gnu.version_r names a version past its string table), so the glibc versions it needs cannot be checked'
+    ]
+  ])('says so when it has %s', async (_what, bytes, unreadable) => {
+    expect((await parseElf(bytes))?.unreadable).toBe(unreadable)
+  })
+
+  it('is truncated when a real gcc-built object is cut, and whole when it is not', async () => {
+    const path = compileSharedObject('gcc', C_SOURCES.newGlibc, join(dir, 'real-cut.so'))
+    expect((await readElfFile(path))?.unreadable).toBeUndefined()
+    const bytes = readFileSync(path)
+    const cut = writeTemp('real-cut-half.so', bytes.subarray(0, bytes.length >> 1))
+    expect((await readElfFile(cut))?.unreadable).toMatch(
+      new RegExp(
+        `^truncated ELF \\(section headers end at byte ${bytes.length}, the file has ${bytes.length >> 1}\\)`
+      )
+    )
   })
 })
 

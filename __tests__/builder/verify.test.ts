@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { findRuntime, type Architecture } from '../../src/facts.js'
 import type { Target } from '../../src/facts.js'
@@ -196,6 +196,60 @@ describe('verifyLayer', () => {
         'Lambda runs Linux'
     ])
     expect(findings.map(f => f.kind)).toEqual(['not-elf', 'not-elf'])
+  })
+
+  it('fails a shared object cut short or missing what the check needs, naming package, file and what is wrong', async () => {
+    const whole = x86(['GLIBC_2.39'])
+    const shoff = Number(whole.readBigUInt64LE(0x28))
+    const tableEnd = shoff + whole.readUInt16LE(0x3c) * whole.readUInt16LE(0x3a)
+    const noSections = Buffer.from(whole)
+    noSections.writeBigUInt64LE(0n, 0x28)
+    const layer = site(
+      {
+        'mypkg/_core.so': whole.subarray(0, 200),
+        'mypkg/_header_only.so': whole.subarray(0, 64),
+        'mypkg/_sectionless.so': noSections,
+        'mypkg/_whole.so': whole.subarray(0, whole.length),
+        'mypkg/_fine.so': x86()
+      },
+      { mypkg: '1.0' }
+    )
+    const findings = await verifyLayer(layer.dir, layer.packages, AL2023_X86)
+    expect(findings.map(f => [f.file, f.kind])).toEqual([
+      ['mypkg/_core.so', 'unreadable'],
+      ['mypkg/_header_only.so', 'unreadable'],
+      ['mypkg/_sectionless.so', 'unreadable'],
+      ['mypkg/_whole.so', 'glibc']
+    ])
+    expect(findings.slice(0, 3).map(f => f.message)).toEqual([
+      `mypkg 1.0: mypkg/_core.so cannot be read whole: truncated ELF (section headers end at byte ${tableEnd}, the file has 200); it would fail to load on Lambda`,
+      `mypkg 1.0: mypkg/_header_only.so cannot be read whole: truncated ELF (section headers end at byte ${tableEnd}, the file has 64); it would fail to load on Lambda`,
+      'mypkg 1.0: mypkg/_sectionless.so cannot be read whole: no section headers, so the glibc versions it needs cannot be checked'
+    ])
+  })
+
+  it('fails a real gcc-built shared object with bytes cut off its end', async () => {
+    const layer = site({})
+    const file = join(layer.dir, 'native/_ext.cpython-312-x86_64-linux-gnu.so')
+    mkdirSync(dirname(file), { recursive: true })
+    compileSharedObject('gcc', C_SOURCES.plain, file)
+    rmSync(`${file}.c`)
+    const pkg = {
+      name: 'native',
+      version: '2.0',
+      requested: true,
+      files: [relative(layer.dir, file)],
+      bytes: 0
+    }
+    expect(await verifyLayer(layer.dir, [pkg], AL2023_X86)).toEqual([])
+
+    truncateSync(file, statSync(file).size - 100)
+
+    const findings = await verifyLayer(layer.dir, [pkg], AL2023_X86)
+    expect(findings.map(f => f.kind)).toEqual(['unreadable'])
+    expect(findings[0].message).toMatch(
+      /^native 2\.0: native\/_ext\.cpython-312-x86_64-linux-gnu\.so cannot be read whole: truncated ELF \(section headers end at byte \d+, the file has \d+\); it would fail to load on Lambda$/
+    )
   })
 
   it('attributes files no package owns to (unknown)', async () => {

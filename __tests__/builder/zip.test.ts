@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -350,6 +351,83 @@ describe('writeLayerZip', () => {
 
     expect(listZip(zipPath).map(entry => entry.name)).toEqual(['python/', 'python/mod.py'])
     expect(warnings).toEqual([expect.stringContaining('python/pipe')])
+  })
+
+  it('never carries setuid, setgid, sticky or group/world-write bits into the zip', async () => {
+    const site = freshDir('site')
+    makeTree(site, {
+      'setuid-tool': { content: '#!/bin/sh\n', mode: 0o4755 },
+      'setgid-tool': { content: '#!/bin/sh\n', mode: 0o2755 },
+      'sticky.py': { content: 'x = 1\n', mode: 0o1644 },
+      'open-exec': { content: '#!/bin/sh\n', mode: 0o777 },
+      'open.py': { content: 'x = 1\n', mode: 0o666 },
+      everything: { content: '#!/bin/sh\n', mode: 0o7777 },
+      'shared/mod.py': { content: 'x = 1\n', mode: 0o4644 }
+    })
+    fs.chmodSync(path.join(site, 'shared'), 0o1777)
+    expect(fs.statSync(path.join(site, 'setuid-tool')).mode & 0o7777).toBe(0o4755)
+    const zipPath = path.join(freshDir('out'), 'layer.zip')
+
+    await writeLayerZip(site, zipPath)
+
+    const modes = Object.fromEntries(listZip(zipPath).map(entry => [entry.name, entry.mode]))
+    expect(modes).toEqual({
+      'python/': 0o40755,
+      'python/everything': 0o100755,
+      'python/open-exec': 0o100755,
+      'python/open.py': 0o100644,
+      'python/setgid-tool': 0o100755,
+      'python/setuid-tool': 0o100755,
+      'python/shared/': 0o40755,
+      'python/shared/mod.py': 0o100644,
+      'python/sticky.py': 0o100644
+    })
+  })
+
+  it('skips FIFOs and sockets, and links to them, naming each and what it is', async () => {
+    const site = freshDir('site')
+    makeTree(site, { 'mod.py': 'x = 1\n' })
+    execFileSync('mkfifo', [path.join(site, 'pipe')])
+    fs.symlinkSync('pipe', path.join(site, 'pipe-link'))
+    const socket = net.createServer()
+    await new Promise<void>(resolve => socket.listen(path.join(site, 'control.sock'), resolve))
+    const zipPath = path.join(freshDir('out'), 'layer.zip')
+    const warnings: string[] = []
+
+    try {
+      await writeLayerZip(site, zipPath, { onWarning: message => warnings.push(message) })
+    } finally {
+      await new Promise(resolve => socket.close(resolve))
+    }
+
+    expect(listZip(zipPath).map(entry => entry.name)).toEqual(['python/', 'python/mod.py'])
+    expect(warnings).toEqual([
+      'Skipped python/control.sock: a socket, not a regular file, directory or symlink',
+      'Skipped python/pipe: a FIFO (named pipe), not a regular file, directory or symlink',
+      'Skipped symlink python/pipe-link -> pipe: a FIFO (named pipe), not a regular file or directory'
+    ])
+  })
+
+  it('skips character and block devices, naming each', async ctx => {
+    const site = freshDir('site')
+    makeTree(site, { 'mod.py': 'x = 1\n' })
+    try {
+      // the same numbers as /dev/null and /dev/loop0; creating them needs root
+      execFileSync('mknod', [path.join(site, 'null'), 'c', '1', '3'], { stdio: 'pipe' })
+      execFileSync('mknod', [path.join(site, 'loop'), 'b', '7', '0'], { stdio: 'pipe' })
+    } catch {
+      ctx.skip()
+    }
+    const zipPath = path.join(freshDir('out'), 'layer.zip')
+    const warnings: string[] = []
+
+    await writeLayerZip(site, zipPath, { onWarning: message => warnings.push(message) })
+
+    expect(listZip(zipPath).map(entry => entry.name)).toEqual(['python/', 'python/mod.py'])
+    expect(warnings).toEqual([
+      'Skipped python/loop: a block device, not a regular file, directory or symlink',
+      'Skipped python/null: a character device, not a regular file, directory or symlink'
+    ])
   })
 
   it('keeps empty directories', async () => {

@@ -27,6 +27,8 @@ export interface WheelSpec {
   files?: Record<string, string | Buffer>
   /** Paths stored with mode 0755. */
   executable?: string[]
+  /** Lines added to the RECORD as they are, true or not: a wheel that lies about its files. */
+  extraRecordLines?: string[]
 }
 
 export interface SdistSpec {
@@ -115,6 +117,7 @@ export function buildWheel(spec: WheelSpec): Distribution {
   entries.push({ path: `${distInfo}/WHEEL`, data: Buffer.from(wheelText + '\n\n'), mode: 0o644 })
   const record =
     entries.map(e => `${e.path},sha256=${recordHash(e.data)},${e.data.length}\n`).join('') +
+    (spec.extraRecordLines ?? []).map(line => `${line}\n`).join('') +
     `${distInfo}/RECORD,,\n`
   entries.push({ path: `${distInfo}/RECORD`, data: Buffer.from(record), mode: 0o644 })
   const filename = `${filenameName(spec.name)}-${spec.version}-${tag}.whl`

@@ -1,7 +1,7 @@
 import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
 import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from '../facts.js'
-import { requiredNames } from './site.js'
+import { requiredNames, siteLocator } from './site.js'
 import type { InstalledDistribution } from './pip.js'
 import type { LayerPackage } from './site.js'
 
@@ -178,10 +178,16 @@ async function slimPackages(
   return result
 }
 
-/** Removes files (relative paths) and returns the bytes they held. */
+/**
+ * Removes files (relative paths) and returns the bytes they held. A path whose real location
+ * is outside the site directory is never removed, whoever built the list.
+ */
 async function removeFiles(siteDir: string, files: string[]): Promise<number> {
+  const locate = siteLocator(siteDir)
   let bytes = 0
-  for (const file of files) {
+  for (const listed of files) {
+    const file = locate(listed)
+    if (file === undefined) continue
     const full = path.join(siteDir, file)
     try {
       bytes += (await lstat(full)).size

@@ -3,7 +3,7 @@ import { lstat } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { WHEEL_MACHINE, type Architecture } from '../facts.js'
-import type { LayerPackage } from './site.js'
+import { siteLocator, type LayerPackage } from './site.js'
 
 export interface StripResult {
   packages: LayerPackage[]
@@ -34,7 +34,11 @@ export async function stripSharedObjects(
   architecture: Architecture
 ): Promise<StripResult> {
   const tool = stripTool(architecture)
-  const targets = packages.flatMap(pkg => pkg.files.filter(isStrippable))
+  const locate = siteLocator(siteDir)
+  // strip rewrites files in place: never one whose real location is outside the layer
+  const targets = packages.flatMap(pkg =>
+    pkg.files.filter(file => isStrippable(file) && locate(file) !== undefined)
+  )
   if (targets.length === 0) return { packages, stripped: 0, savedBytes: 0 }
   const before = await sizes(siteDir, targets)
   for (let i = 0; i < targets.length; i += 200) {
@@ -64,7 +68,7 @@ export async function stripSharedObjects(
   let savedBytes = 0
   const updated = packages.map(pkg => {
     const saved = pkg.files
-      .filter(isStrippable)
+      .filter(file => before.has(file))
       .reduce((sum, file) => sum + (before.get(file)! - after.get(file)!), 0)
     savedBytes += saved
     return saved === 0 ? pkg : { ...pkg, bytes: pkg.bytes - saved }

@@ -15,7 +15,7 @@ export interface Finding {
   version: string
   /** Relative to the site directory. */
   file: string
-  kind: 'architecture' | 'glibc' | 'python-abi' | 'not-elf'
+  kind: 'architecture' | 'glibc' | 'python-abi' | 'not-elf' | 'unreadable'
   message: string
 }
 
@@ -83,7 +83,10 @@ async function checkFile(
   const findings: Finding[] = []
   const targets = `the layer targets ${architecture} (${machineHint()})`
 
-  if (elf) {
+  if (elf?.unreadable) {
+    // what was read is incomplete, so no other byte-level check can pass it
+    findings.push(finding('unreadable', `cannot be read whole: ${elf.unreadable}`))
+  } else if (elf) {
     // Both Lambda machines are 64-bit; an x86_64 ELF32 file (the x32 ABI) cannot load either.
     if (elf.machine !== wanted || elf.bits !== 64) {
       const found = elf.machine === wanted ? `${elf.machine} (32-bit)` : elf.machine
@@ -125,6 +128,7 @@ async function checkFile(
     // another platform (a musllinux build, say) is "No module named …" even if the ELF is fine.
     if (
       elf &&
+      !elf.unreadable &&
       platform !== `${wanted}-linux-gnu` &&
       findings.every(f => f.kind !== 'architecture')
     ) {

@@ -59,7 +59,9 @@ export function collectEntries(
     if (stats.isDirectory()) return enterDirectory(full, zipName, ancestors)
     if (stats.isFile()) return addFile(full, zipName, stats)
     if (!stats.isSymbolicLink()) {
-      warnings.push(`Skipped ${zipName}: not a regular file, directory or symlink`)
+      warnings.push(
+        `Skipped ${zipName}: ${specialKind(stats)}, not a regular file, directory or symlink`
+      )
       return
     }
     const link = fsSync.readlinkSync(full)
@@ -80,7 +82,9 @@ export function collectEntries(
     const targetStats = fsSync.statSync(target)
     if (targetStats.isFile()) return addFile(target, zipName, targetStats)
     if (!targetStats.isDirectory()) {
-      warnings.push(`Skipped symlink ${zipName} -> ${link}: not a regular file or directory`)
+      warnings.push(
+        `Skipped symlink ${zipName} -> ${link}: ${specialKind(targetStats)}, not a regular file or directory`
+      )
       return
     }
     if (hasAncestor(ancestors, target)) {
@@ -103,6 +107,7 @@ export function collectEntries(
       source,
       size: stats.size,
       // Lambda runs code as another user: files must be world-readable (0600 breaks imports).
+      // Only these two modes exist: setuid, setgid, sticky and group/world write never travel.
       mode: stats.mode & 0o111 ? 0o755 : 0o644
     })
   }
@@ -111,6 +116,15 @@ export function collectEntries(
   // readdir order varies between file systems; sorting keeps the log as stable as the zip.
   for (const message of warnings.sort()) warn(message)
   return entries.sort((a, b) => Buffer.compare(a.name, b.name))
+}
+
+/** What a file that is neither regular, a directory nor a symlink is, for the warning. */
+function specialKind(stats: fsSync.Stats): string {
+  if (stats.isFIFO()) return 'a FIFO (named pipe)'
+  if (stats.isSocket()) return 'a socket'
+  if (stats.isCharacterDevice()) return 'a character device'
+  if (stats.isBlockDevice()) return 'a block device'
+  return 'an unknown file type'
 }
 
 interface Ancestors {
