@@ -113,3 +113,15 @@ describe('what is not a secret', () => {
     )
   })
 })
+
+describe('version-control URLs', () => {
+  it('read the revision after a @ in the path as a revision, and still mask credentials', () => {
+    expect(redact('git+https://github.com/acme/mylib@v1.2#egg=mylib')).toBe(
+      'git+https://github.com/acme/mylib@v1.2#egg=mylib'
+    )
+    expect(redact('mylib @ git+https://ci:s3cret@github.com/acme/mylib@v1.2')).toBe(
+      'mylib @ git+https://***@github.com/acme/mylib@v1.2'
+    )
+    expect(urlSecrets('git+https://ci:s3cret@github.com/acme/mylib@v1.2')).toContain('s3cret')
+  })
+})

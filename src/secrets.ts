@@ -3,6 +3,7 @@
 // from the code that packages bring.
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+const VCS_SCHEME = /^(git|hg|svn|bzr)\+/i
 /** A URL inside free text (pip's output, an error): from its scheme to the next white space. */
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/\S+/gi
 
@@ -10,15 +11,18 @@ const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/\S+/gi
  * The user name and password of a URL: everything between `scheme://` and the LAST `@`. `new URL`
  * ends them at the first `/`, `?` or `#`, so a password holding one of those
  * (`https://user:p@ss/w#rd@host/`) would be half missed; taking the last `@` masks too much of a
- * URL with a `@` in its path (a VCS ref, `repo@v1`) rather than too little.
+ * URL with a `@` in its path rather than too little.
  */
 export function userInfo(url: string): string | undefined {
   const scheme = SCHEME.exec(url)?.[0] ?? ''
   const rest = url.slice(scheme.length)
   // file:///path has no host, so nothing before its path can be credentials
   if (rest.startsWith('/')) return undefined
-  const at = rest.lastIndexOf('@')
-  return at > 0 ? rest.slice(0, at) : undefined
+  // a VCS URL's path names its revision after a `@` (`repo@v1.2`); pip reads its credentials the
+  // standard way, ending at the first `/`, `?` or `#`, so that is all there is to mask
+  const authority = VCS_SCHEME.test(scheme) ? rest.split(/[/?#]/)[0] : rest
+  const at = authority.lastIndexOf('@')
+  return at > 0 ? authority.slice(0, at) : undefined
 }
 
 /**

@@ -330,4 +330,21 @@ describe('the environment pip and the sdist builds it runs get', () => {
     }
     expect(env.PIP_NO_INPUT).toBe('1')
   })
+
+  it("withholds the runner's PIP_* settings for what the action sets: target, platform, files", () => {
+    const env = pipEnv({
+      ...RUNNER_ENV,
+      PIP_TARGET: '/home/runner/elsewhere',
+      PIP_PLATFORM: 'linux_x86_64',
+      PIP_ABI: 'cp311',
+      PIP_REQUIREMENT: '/etc/extra.txt',
+      PIP_CONSTRAINT: '/etc/constraints.txt',
+      PIP_NO_BINARY: ':all:'
+    })
+    expect(
+      Object.keys(env)
+        .filter(name => name.startsWith('PIP_'))
+        .sort()
+    ).toEqual(['PIP_CERT', 'PIP_DISABLE_PIP_VERSION_CHECK', 'PIP_INDEX_URL', 'PIP_NO_INPUT'])
+  })
 })

@@ -692,7 +692,7 @@ describe('${VAR} in a requirements file never shows its secret', () => {
       INDEX_TOKEN: SECRET
     })
     expect(run.exitCode).toBe(1)
-    if (annotated) expect(annotationLocations(run.stdout, 'error')).toContain(annotated)
+    if (annotated) expect(annotationLocations(run.stdout, 'error'), run.stdout).toContain(annotated)
     expectNeverShown(run, SECRET)
   })
 

@@ -318,7 +318,20 @@ async function pipForTarget(
  * build backend (setup.py) of every sdist it builds.
  */
 export function pipEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return { ...withoutCredentials(env), PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' }
+  const kept = withoutCredentials(env)
+  for (const name of overriddenPipVariables(kept)) delete kept[name]
+  return { ...kept, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' }
+}
+
+/**
+ * The runner's `PIP_TARGET`, `PIP_PLATFORM`, `PIP_REQUIREMENT`, …: pip reads every option from
+ * `PIP_<NAME>` too, and the ones that add values (`--platform`, `--abi`, `-r`, `-c`) would add
+ * the runner's to the action's; so each option pip-args may not set is not passed this way either.
+ */
+export function overriddenPipVariables(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.keys(REFUSED_PIP_OPTIONS)
+    .map(long => `PIP_${long.slice(2).toUpperCase().replaceAll('-', '_')}`)
+    .filter(name => env[name] !== undefined)
 }
 
 /**
@@ -406,7 +419,15 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
       output.stderr,
       install
     )
-    if (unreachable) throw new Error(unreachable)
+    // named at the requirement's line too: the package is where the user sees the failure
+    if (unreachable) {
+      throw new UnresolvableRequirement(
+        unreachable,
+        missing.requirement,
+        missing.name,
+        missing.requiredBy
+      )
+    }
     if (builtFromSdist.includes(missing.name)) {
       throw noDistribution(missing, install.target)
     }

@@ -1,15 +1,21 @@
 // What fails in seconds before pip runs: an index that cannot be reached, a python without a
 // usable pip, import-check: true without an interpreter to run it.
+import * as core from '@actions/core'
 import type { ActionInputs } from '../inputs.js'
 import { redact } from '../secrets.js'
 import type { ImportCheckInterpreter } from './import-check.js'
 import { findInterpreter } from './interpreter.js'
-import { checkPip } from './pip.js'
+import { checkPip, overriddenPipVariables } from './pip.js'
 
 /** The build's early checks, in the order a user would fix them; returns the check's interpreter. */
 export async function preflightBuild(inputs: ActionInputs): Promise<ImportCheckInterpreter> {
   await checkIndexes(inputs)
   await checkPip(inputs.python)
+  for (const name of overriddenPipVariables()) {
+    core.warning(
+      `${name} is set on the runner; the action sets that pip option itself (from the inputs), so pip does not get it`
+    )
+  }
   return findImportCheckInterpreter(inputs)
 }
 

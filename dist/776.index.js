@@ -1,8 +1,8 @@
-export const id = 271;
-export const ids = [271];
+export const id = 776;
+export const ids = [776];
 export const modules = {
 
-/***/ 61271:
+/***/ 66776:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -288,6 +288,9 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
     const waiter = options.waiter ?? DEFAULT_WAITER;
     const maxAttempts = options.maxAttempts ?? 4;
     let before;
+    // The list our last update replaced. Once one was sent, a read showing the planned list
+    // means it took effect, though its response was lost and the SDK's resend met a 409 or 412.
+    let replaced;
     const result = (status, after, error) => ({
         function: functionName,
         region,
@@ -300,17 +303,21 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
     try {
         for (let attempt = 1;; attempt++) {
             const config = await readSettled(client, functionName, region, waiter);
-            before = (config.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []));
+            const current = layerArns(config);
+            before = replaced ?? current;
             checkFit(functionName, config, fit);
-            const planned = planLayers(before, layerVersionArn, functionName);
+            const planned = planLayers(current, layerVersionArn, functionName);
             // After a failed update the list may read as planned without being in effect: resend it.
             const lastFailed = config.LastUpdateStatus === 'Failed';
-            if (sameList(before, planned) && !lastFailed)
-                return result('unchanged', planned);
+            if (sameList(current, planned) && !lastFailed) {
+                return result(replaced ? 'updated' : 'unchanged', planned);
+            }
+            before = current;
             if (lastFailed) {
                 const why = config.LastUpdateStatusReason ?? 'no reason given';
                 core/* info */.pq(`${region}: ${functionName}'s last update failed; sending its layers again. ${why}`);
             }
+            replaced = current;
             try {
                 await client.send(new dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
                     FunctionName: functionName,
@@ -338,7 +345,7 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
                 const why = settled.LastUpdateStatusReason ?? 'no reason given';
                 throw new Error(`Lambda could not apply the new layers to ${functionName}: ${why}`);
             }
-            const after = (settled.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []));
+            const after = layerArns(settled);
             core/* info */.pq(`${region}: ${functionName} now uses ${layerVersionArn}`);
             return result('updated', settled.Layers ? after : planned);
         }
@@ -346,6 +353,18 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
     catch (error) {
         return result('failed', before ?? [], (0,errors/* errorMessage */.g)(error));
     }
+}
+/** The function's layer version ARNs as Lambda holds them now. */
+async function readLayerArns(client, functionName, region) {
+    const config = await awsCall({
+        action: 'lambda:GetFunctionConfiguration',
+        resource: `function ${functionName}`,
+        region
+    }, () => client.send(new dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: functionName })));
+    return layerArns(config);
+}
+function layerArns(config) {
+    return (config.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []));
 }
 /** The function's configuration once no creation or update is running on it. */
 async function readSettled(client, functionName, region, waiter) {
@@ -492,23 +511,111 @@ async function defaultRegion(env = process.env) {
     throw new Error(describeAwsError(new Error('Region is missing'), { action: 'resolve the AWS region' }));
 }
 
+;// CONCATENATED MODULE: ./src/aws/lineage.ts
+// One layer name may carry several builds: python3.12 and python3.13 jobs, x86_64 and arm64
+// jobs, one job that widened compatible-runtimes. A build's lineage is the versions it would
+// have published itself: listed under its own target runtime and architecture, and recording
+// exactly the runtimes and architectures it records. skip-unchanged reuses, and keep-versions
+// deletes, only versions of the lineage; any other version belongs to another build.
+
+
+/**
+ * ListLayerVersions filters: the target's runtime and architecture. Lambda lists a version
+ * under a filter when it records that runtime or architecture among others, so the filter
+ * only narrows the list; `isOfLineage` decides. A build that leaves its own runtime out of
+ * compatible-runtimes is filtered by the first one it records.
+ */
+function lineageFilter(lineage) {
+    const { runtime, architecture } = lineage.target;
+    const filterRuntime = lineage.compatibleRuntimes.includes(runtime.name)
+        ? runtime.name
+        : lineage.compatibleRuntimes[0];
+    const filterArchitecture = lineage.compatibleArchitectures.includes(architecture)
+        ? architecture
+        : lineage.compatibleArchitectures[0];
+    return {
+        ...(filterRuntime ? { CompatibleRuntime: filterRuntime } : {}),
+        ...(filterArchitecture ? { CompatibleArchitecture: filterArchitecture } : {})
+    };
+}
+/**
+ * Of this lineage: the version records the same set of runtimes and of architectures as this
+ * build does. A version another job widened (python3.12, python3.13) is never this python3.13
+ * job's, even though python3.13 functions may use it.
+ */
+function isOfLineage(item, lineage) {
+    return (sameSet(item.CompatibleRuntimes ?? [], lineage.compatibleRuntimes) &&
+        sameSet(item.CompatibleArchitectures ?? [], lineage.compatibleArchitectures));
+}
+/** Why a listed version is not this build's to reuse or delete. */
+function otherLineageReason(version) {
+    const runtimes = version.compatibleRuntimes.join(', ') || 'no runtime';
+    const architectures = version.compatibleArchitectures.join(', ') || 'no architecture';
+    return `published for ${runtimes} on ${architectures} (another build's lineage)`;
+}
+/**
+ * Versions listed under the lineage's filter, newest first, following ListLayerVersions'
+ * Marker paging; a layer never published lists nothing. `until` stops the paging early.
+ */
+async function listLineage(client, layerName, lineage, until = () => false) {
+    const listed = [];
+    try {
+        for await (const page of (0,dist_cjs/* paginateListLayerVersions */.Y9l)({ client, pageSize: 50 }, { LayerName: layerName, ...lineageFilter(lineage) })) {
+            for (const item of page.LayerVersions ?? []) {
+                if (item.Version === undefined)
+                    continue;
+                const version = {
+                    version: item.Version,
+                    ours: isOfLineage(item, lineage),
+                    compatibleRuntimes: item.CompatibleRuntimes ?? [],
+                    compatibleArchitectures: item.CompatibleArchitectures ?? []
+                };
+                listed.push(version);
+                if (until(version))
+                    return listed;
+            }
+        }
+    }
+    catch (error) {
+        if (awsErrorName(error) !== 'ResourceNotFoundException')
+            throw error;
+    }
+    return listed;
+}
+function sameSet(a, b) {
+    const left = new Set(a);
+    const right = new Set(b);
+    return left.size === right.size && [...left].every(item => right.has(item));
+}
+
 ;// CONCATENATED MODULE: ./src/aws/cleanup.ts
-// keep-versions: deletes layer versions of this build's runtime and architecture older than the
-// newest N. A version that the run just published (or reused) or that a named function still
-// uses is kept, with the reason, because deleting it breaks the next deploy that references it.
+// keep-versions: deletes versions of this build's lineage (lineage.ts) older than the newest N.
+// A version that the run just published (or reused), that a named function still uses, or that
+// another build published is kept, with the reason, because deleting it breaks the next deploy
+// that references it. The named functions are read again right before each delete: another
+// deploy may have moved one onto an old version since the list was made.
+
+
 
 
 
 /** Which versions to delete and which to keep (newest first), and why each is kept. */
 function planCleanup(input) {
-    const newestFirst = [...new Set(input.versions)].sort((a, b) => b - a);
+    const newestFirst = [...new Map(input.versions.map(v => [v.version, v])).values()].sort((a, b) => b.version - a.version);
     const result = { deleted: [], kept: [] };
-    newestFirst.forEach((version, index) => {
+    let ours = 0;
+    for (const listed of newestFirst) {
+        const { version } = listed;
         const users = input.inUse.get(version);
+        // Only this lineage's versions count towards the newest N.
+        const rank = listed.ours ? ours++ : -1;
         if (version === input.current) {
             result.kept.push({ version, reason: 'the version this run published or reused' });
         }
-        else if (index < input.keep) {
+        else if (!listed.ours) {
+            result.kept.push({ version, reason: otherLineageReason(listed) });
+        }
+        else if (rank < input.keep) {
             result.kept.push({ version, reason: `among the newest ${input.keep}` });
         }
         else if (users?.length) {
@@ -520,48 +627,59 @@ function planCleanup(input) {
         else {
             result.deleted.push(version);
         }
-    });
+    }
     return result;
 }
-/**
- * Every version number of the layer in the lineage, following ListLayerVersions' Marker
- * paging. Lambda lists a version under a filter only when it names that runtime or
- * architecture, so another build's versions are never counted or deleted.
- */
-async function listLayerVersionNumbers(client, region, layerName, lineage = {}) {
-    return awsCall({ action: 'lambda:ListLayerVersions', resource: `layer ${layerName}`, region }, async () => {
-        const versions = [];
-        for await (const page of (0,dist_cjs/* paginateListLayerVersions */.Y9l)({ client, pageSize: 50 }, { LayerName: layerName, ...lineage })) {
-            for (const item of page.LayerVersions ?? []) {
-                if (item.Version !== undefined)
-                    versions.push(item.Version);
-            }
+async function cleanupLayerVersions(client, region, layerName, { lineage, useNow, ...plan }) {
+    const versions = await awsCall({ action: 'lambda:ListLayerVersions', resource: `layer ${layerName}`, region }, () => listLineage(client, layerName, lineage));
+    const planned = planCleanup({ ...plan, versions });
+    const result = { deleted: [], kept: [...planned.kept] };
+    const pending = [...planned.deleted];
+    for (let version = pending.shift(); version !== undefined; version = pending.shift()) {
+        const now = await useNow();
+        const users = now.inUse.get(version);
+        if (users?.length || now.unknownUse) {
+            const reason = users?.length
+                ? `now used by ${users.join(', ')} (read again before deleting)`
+                : now.unknownUse;
+            result.kept.push({ version, reason });
+            core/* info */.pq(`${region}: kept ${layerName} version ${version}: ${reason}`);
+            continue;
         }
-        return versions;
-    });
-}
-async function cleanupLayerVersions(client, region, layerName, { lineage, ...plan }) {
-    const versions = await listLayerVersionNumbers(client, region, layerName, lineage);
-    const result = planCleanup({ ...plan, versions });
-    for (const version of result.deleted) {
-        await awsCall({
-            action: 'lambda:DeleteLayerVersion',
-            resource: `layer ${layerName} version ${version}`,
-            region
-        }, () => client.send(new dist_cjs/* DeleteLayerVersionCommand */.KnR({ LayerName: layerName, VersionNumber: version })));
+        try {
+            await awsCall({
+                action: 'lambda:DeleteLayerVersion',
+                resource: `layer ${layerName} version ${version}`,
+                region
+            }, () => client.send(new dist_cjs/* DeleteLayerVersionCommand */.KnR({ LayerName: layerName, VersionNumber: version })));
+        }
+        catch (error) {
+            // What was deleted so far still shows in the summary; the rest is kept, saying why.
+            result.error = (0,errors/* errorMessage */.g)(error);
+            result.kept.push({ version, reason: 'the delete failed' });
+            for (const rest of pending) {
+                result.kept.push({
+                    version: rest,
+                    reason: `not tried after the delete of ${version} failed`
+                });
+            }
+            break;
+        }
+        result.deleted.push(version);
         core/* info */.pq(`${region}: deleted ${layerName} version ${version}`);
     }
+    result.kept.sort((a, b) => b.version - a.version);
     return result;
 }
 
 // EXTERNAL MODULE: ./src/concurrency.ts
-var concurrency = __webpack_require__(81532);
+var src_concurrency = __webpack_require__(81532);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __webpack_require__(51455);
 ;// CONCATENATED MODULE: ./src/aws/publish.ts
 // Publishes the layer zip as a new layer version in one region, or reuses the newest version
-// of the same runtime and architecture when it already holds the same bytes for the same
-// runtimes and architectures.
+// of the build's lineage (lineage.ts) when it already holds the same bytes.
+
 
 
 
@@ -628,20 +746,7 @@ async function publishLayer(clients, region, request) {
         codeSha256: stored ?? zip.codeSha256
     };
 }
-/**
- * ListLayerVersions filters naming this build's lineage: its first runtime and architecture.
- * One layer name may carry an x86_64 and an arm64 build; each compares against, and prunes,
- * only its own versions.
- */
-function lineageFilter(request) {
-    const runtime = request.compatibleRuntimes[0];
-    const architecture = request.compatibleArchitectures[0];
-    return {
-        ...(runtime ? { CompatibleRuntime: runtime } : {}),
-        ...(architecture ? { CompatibleArchitecture: architecture } : {})
-    };
-}
-/** This lineage's newest version, when it has the same bytes, runtimes and architectures. */
+/** This lineage's newest version, when it holds the same bytes. */
 async function findUnchangedVersion(lambda, region, request) {
     const zip = request.zip;
     const context = {
@@ -649,29 +754,11 @@ async function findUnchangedVersion(lambda, region, request) {
         resource: `layer ${request.layerName}`,
         region
     };
-    const listed = await awsCall(context, async () => {
-        try {
-            return await lambda.send(new dist_cjs/* ListLayerVersionsCommand */.icq({
-                LayerName: request.layerName,
-                ...lineageFilter(request),
-                MaxItems: 1
-            }));
-        }
-        catch (error) {
-            // A layer that was never published has no versions; that is not an error here.
-            if (awsErrorName(error) === 'ResourceNotFoundException')
-                return { LayerVersions: [] };
-            throw error;
-        }
-    });
-    const newest = listed.LayerVersions?.[0];
-    if (newest?.Version === undefined)
+    const listed = await awsCall(context, () => listLineage(lambda, request.layerName, request, version => version.ours));
+    const newest = listed.find(version => version.ours);
+    if (!newest)
         return undefined;
-    if (!sameSet(newest.CompatibleRuntimes ?? [], request.compatibleRuntimes) ||
-        !sameSet(newest.CompatibleArchitectures ?? [], request.compatibleArchitectures)) {
-        return undefined;
-    }
-    const version = await awsCall({ ...context, action: 'lambda:GetLayerVersion' }, () => lambda.send(new dist_cjs/* GetLayerVersionCommand */.VK5({ LayerName: request.layerName, VersionNumber: newest.Version })));
+    const version = await awsCall({ ...context, action: 'lambda:GetLayerVersion' }, () => lambda.send(new dist_cjs/* GetLayerVersionCommand */.VK5({ LayerName: request.layerName, VersionNumber: newest.version })));
     if (version.Content?.CodeSha256 !== zip.codeSha256)
         return undefined;
     return {
@@ -709,11 +796,6 @@ function zipBytes(zip) {
         zipContents.set(zip, bytes);
     }
     return bytes;
-}
-function sameSet(a, b) {
-    const left = new Set(a);
-    const right = new Set(b);
-    return left.size === right.size && [...left].every(item => right.has(item));
 }
 function megabytes(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -924,15 +1006,19 @@ async function deployRegion(region, functions, { plan, options, clients, grants 
         }
     }
     const fit = { runtimes: plan.compatibleRuntimes, architectures: plan.compatibleArchitectures };
-    result.functions = await (0,concurrency/* mapLimit */.s)(functions, options.functionConcurrency ?? 4, name => attachToFunction(lambda, name, layer.layerVersionArn, fit, { region, waiter: options.waiter }));
+    result.functions = await (0,src_concurrency/* mapLimit */.s)(functions, options.functionConcurrency ?? 4, name => attachToFunction(lambda, name, layer.layerVersionArn, fit, { region, waiter: options.waiter }));
     if (plan.keepVersions && plan.keepVersions > 0) {
+        const concurrency = options.functionConcurrency ?? 4;
         try {
             result.cleanup = await cleanupLayerVersions(lambda, region, plan.layerName, {
                 keep: plan.keepVersions,
                 current: layer.version,
-                lineage: lineageFilter(plan),
-                ...versionUse(layer.layerArn, result.functions)
+                lineage: plan,
+                ...versionUse(layer.layerArn, result.functions),
+                useNow: () => readVersionUse(lambda, region, layer.layerArn, functions, concurrency)
             });
+            if (result.cleanup.error)
+                result.errors.push(`keep-versions: ${result.cleanup.error}`);
         }
         catch (error) {
             result.errors.push(`keep-versions: ${(0,errors/* errorMessage */.g)(error)}`);
@@ -941,28 +1027,46 @@ async function deployRegion(region, functions, { plan, options, clients, grants 
     return result;
 }
 /**
- * Which versions of this layer the named functions hold now: the list after the update,
- * or before it when the update failed. A function never read leaves its use unknown.
+ * Which versions of this layer the named functions hold after the attach step: the list
+ * after the update, or before it when the update failed. A function never read leaves its
+ * use unknown.
  */
 function versionUse(layerArn, functions) {
+    return versionsHeld(layerArn, functions.map(fn => ({
+        function: fn.function,
+        layers: fn.layersUnknown ? undefined : fn.status === 'failed' ? fn.before : fn.after
+    })), 'could not be read');
+}
+/** The named functions' use read again from Lambda, for the moment right before a delete. */
+async function readVersionUse(lambda, region, layerArn, functions, concurrency) {
+    const holders = await (0,src_concurrency/* mapLimit */.s)(functions, concurrency, async (name) => {
+        try {
+            return { function: name, layers: await readLayerArns(lambda, name, region) };
+        }
+        catch (error) {
+            core/* info */.pq(`${region}: could not read ${name} again before deleting: ${(0,errors/* errorMessage */.g)(error)}`);
+            return { function: name };
+        }
+    });
+    return versionsHeld(layerArn, holders, 'could not be read again before deleting');
+}
+/** Version → holders; `layers` undefined means that function's layers are unknown. */
+function versionsHeld(layerArn, holders, unreadable) {
     const inUse = new Map();
-    const unknown = [];
-    for (const fn of functions) {
-        const layers = fn.status === 'failed' ? fn.before : fn.after;
-        if (fn.layersUnknown)
-            unknown.push(fn.function);
-        for (const arn of layers) {
+    const unknown = holders.filter(holder => !holder.layers).map(holder => holder.function);
+    for (const holder of holders) {
+        for (const arn of holder.layers ?? []) {
             if ((0,names/* layerArnOf */.s3)(arn) !== layerArn)
                 continue;
             const version = Number(arn.slice(arn.lastIndexOf(':') + 1));
-            inUse.set(version, [...(inUse.get(version) ?? []), fn.function]);
+            inUse.set(version, [...(inUse.get(version) ?? []), holder.function]);
         }
     }
     if (!unknown.length)
         return { inUse };
     return {
         inUse,
-        unknownUse: `not deleted: the layers of ${unknown.join(', ')} could not be read, so this version may be in use`
+        unknownUse: `not deleted: the layers of ${unknown.join(', ')} ${unreadable}, so this version may be in use`
     };
 }
 function groupUnplaced(unplaced) {
@@ -1030,6 +1134,7 @@ async function publishAndAttach(inputs, regions, report, source) {
         zip: report.zip,
         description: inputs.description ?? defaultDescription(report, source),
         licenseInfo: inputs.licenseInfo,
+        target: report.target,
         compatibleRuntimes: inputs.compatibleRuntimes,
         compatibleArchitectures: inputs.compatibleArchitectures,
         skipUnchanged: inputs.skipUnchanged,
