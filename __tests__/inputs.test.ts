@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { INPUT_DEFAULTS, inputFromEnv, readInputs, splitArgs } from '../src/inputs.js'
+import { INPUT_DEFAULTS, InputError, inputFromEnv, readInputs, splitArgs } from '../src/inputs.js'
 
 const TODAY = new Date('2026-11-27T12:00:00Z')
 
@@ -26,16 +26,92 @@ describe('inputs', () => {
     expect(inputs.keepVersions).toBe(0)
   })
 
-  it('warns about a runtime past its deprecation date that Lambda still accepts', () => {
-    const inputs = read({ runtime: 'python3.10' })
-    expect(inputs.warnings[0]).toMatch(
-      /^runtime: python3.10 is deprecated on Lambda \(deprecated 2026-10-31/
+  describe("a runtime through AWS's deprecation policy (python3.10)", () => {
+    const dates =
+      '(deprecated 2026-10-31, function create blocked 2026-11-30, update blocked 2027-01-15)'
+    it.each([
+      ['before its deprecation date', '2026-10-30T23:59:59Z', []],
+      [
+        'on its deprecation date',
+        '2026-10-31T00:00:00Z',
+        [
+          `runtime: python3.10 is deprecated on Lambda ${dates}: AWS no longer patches it; move to python3.14`
+        ]
+      ],
+      [
+        'on the day function create is blocked',
+        '2026-11-30T00:00:00Z',
+        [
+          `runtime: python3.10 is deprecated on Lambda ${dates}: new functions can no longer be created on it; existing ones can be updated until 2027-01-15; move to python3.14`
+        ]
+      ],
+      [
+        'the last day functions on it can be updated',
+        '2027-01-14T23:59:59Z',
+        [
+          `runtime: python3.10 is deprecated on Lambda ${dates}: new functions can no longer be created on it; existing ones can be updated until 2027-01-15; move to python3.14`
+        ]
+      ]
+    ] as const)('builds %s (%s)', (_when, day, warnings) => {
+      const inputs = read({ runtime: 'python3.10' }, new Date(day))
+      expect(inputs.target.runtime.name).toBe('python3.10')
+      expect(inputs.compatibleRuntimes).toEqual(['python3.10'])
+      expect(inputs.warnings).toEqual(warnings)
+    })
+
+    it('refuses it once functions on it can no longer be updated, naming the runtimes accepted', () => {
+      expect(() => read({ runtime: 'python3.10' }, new Date('2027-01-15T00:00:00Z'))).toThrow(
+        new InputError(
+          `runtime: python3.10 is past its end of life on Lambda ${dates}: no function on it can be created or updated; use one of python3.14, python3.13, python3.12, python3.11`
+        )
+      )
+    })
+
+    it('lists it among the accepted runtimes until then', () => {
+      expect(() => read({ runtime: 'python3.8' }, new Date('2026-11-30T00:00:00Z'))).toThrow(
+        new InputError(
+          'runtime: "python3.8" is not a Lambda Python runtime; use one of python3.14, python3.13, python3.12, python3.11, python3.10'
+        )
+      )
+      expect(() => read({ runtime: 'python3.8' }, new Date('2027-01-15T00:00:00Z'))).toThrow(
+        new InputError(
+          'runtime: "python3.8" is not a Lambda Python runtime; use one of python3.14, python3.13, python3.12, python3.11'
+        )
+      )
+    })
+
+    it('accepts it in compatible-runtimes while functions on it can be updated, not after', () => {
+      const inputs = { runtime: 'python3.12', 'compatible-runtimes': 'python3.10, python3.12' }
+      expect(read(inputs, new Date('2027-01-14T12:00:00Z')).compatibleRuntimes).toEqual([
+        'python3.10',
+        'python3.12'
+      ])
+      expect(() => read(inputs, new Date('2027-01-15T00:00:00Z'))).toThrow(
+        new InputError(
+          `compatible-runtimes: python3.10 is past its end of life on Lambda ${dates}: no function on it can be created or updated; use any of python3.14, python3.13, python3.12, python3.11`
+        )
+      )
+      expect(() =>
+        read({ 'compatible-runtimes': 'nodejs22.x' }, new Date('2026-11-30T00:00:00Z'))
+      ).toThrow(
+        new InputError(
+          'compatible-runtimes: "nodejs22.x" is not a Lambda Python runtime; use any of python3.14, python3.13, python3.12, python3.11, python3.10'
+        )
+      )
+    })
+  })
+
+  it('refuses python3.9, whose functions can no longer be updated since 2026-03-09', () => {
+    expect(() => read({ runtime: 'python3.9' })).toThrow(
+      new InputError(
+        'runtime: python3.9 is past its end of life on Lambda (deprecated 2025-12-15, function create blocked 2026-02-03, update blocked 2026-03-09): no function on it can be created or updated; use one of python3.14, python3.13, python3.12, python3.11, python3.10'
+      )
     )
   })
 
-  it('refuses that runtime once Lambda blocks creating functions on it', () => {
-    expect(() => read({ runtime: 'python3.10' }, new Date('2026-12-01T00:00:00Z'))).toThrow(
-      /^runtime: python3.10 is deprecated on Lambda .*; use one of python3.14, python3.13, python3.12, python3.11$/
+  it('says to update the action when its table knows no runtime Lambda still accepts', () => {
+    expect(() => read({}, new Date('2030-01-01T00:00:00Z'))).toThrow(
+      /^runtime: python3.13 is past its end of life on Lambda \(.*\): no function on it can be created or updated; this release of the action knows no runtime Lambda still accepts; use a newer release$/
     )
   })
 

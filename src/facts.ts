@@ -18,12 +18,14 @@ export interface RuntimeFacts {
   os: 'Amazon Linux 2' | 'Amazon Linux 2023'
   /** Highest GLIBC_x.y symbol version the runtime's libc provides. */
   glibcCeiling: [number, number]
-  /** ISO dates (UTC). */
+  /** ISO dates (UTC): AWS stops patching it; no new function on it; no function update on it. */
   deprecated: string
   blockCreate: string
   blockUpdate: string
 }
 
+// Newest first. Dates from AWS's "Lambda runtimes" page, "Supported runtimes" and "Runtime
+// deprecation policy": https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
 export const RUNTIMES: readonly RuntimeFacts[] = [
   rt('python3.14', 'Amazon Linux 2023', [2, 34], '2029-06-30', '2029-07-31', '2029-08-31'),
   rt('python3.13', 'Amazon Linux 2023', [2, 34], '2029-06-30', '2029-07-31', '2029-08-31'),
@@ -62,6 +64,34 @@ export interface Target {
 
 export function findRuntime(name: string): RuntimeFacts | undefined {
   return RUNTIMES.find(r => r.name === name)
+}
+
+/**
+ * Where a runtime stands in AWS's deprecation policy on a day: `createBlocked` still lets
+ * existing functions be updated (code and layers), `updateBlocked` lets no function use it.
+ */
+export type RuntimePhase = 'supported' | 'deprecated' | 'createBlocked' | 'updateBlocked'
+
+export function runtimePhase(runtime: RuntimeFacts, today: Date): RuntimePhase {
+  if (reached(runtime.blockUpdate, today)) return 'updateBlocked'
+  if (reached(runtime.blockCreate, today)) return 'createBlocked'
+  if (reached(runtime.deprecated, today)) return 'deprecated'
+  return 'supported'
+}
+
+/** Runtimes some function can still use a layer on (before block update), newest first. */
+export function usableRuntimes(today: Date): RuntimeFacts[] {
+  return RUNTIMES.filter(r => runtimePhase(r, today) !== 'updateBlocked')
+}
+
+/** The runtime to move to: the newest one AWS still patches. */
+export function newestSupportedRuntime(today: Date): RuntimeFacts | undefined {
+  return RUNTIMES.find(r => runtimePhase(r, today) === 'supported')
+}
+
+// A phase starts at 00:00 UTC on its date.
+function reached(isoDate: string, today: Date): boolean {
+  return today.getTime() >= Date.parse(`${isoDate}T00:00:00Z`)
 }
 
 /** "cp312" */

@@ -2,8 +2,10 @@ import {
   ARCHITECTURES,
   DEFAULT_RUNTIME,
   LIMITS,
-  RUNTIMES,
   findRuntime,
+  newestSupportedRuntime,
+  runtimePhase,
+  usableRuntimes,
   type Architecture,
   type RuntimeFacts
 } from './facts.js'
@@ -124,7 +126,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
   const publish = bool(get, 'publish')
   const pipArgs = splitArgs(get('pip-args'))
   asInputError(() => checkPipArgs(pipArgs))
-  const compatibleRuntimes = readCompatibleRuntimes(get, runtime)
+  const compatibleRuntimes = readCompatibleRuntimes(get, runtime, today)
   const compatibleArchitectures = readCompatibleArchitectures(get, architecture)
   if (!compatibleRuntimes.includes(runtime.name)) {
     warnings.push(
@@ -181,28 +183,45 @@ function readArtifactName(get: GetInput): string | undefined {
 
 function readRuntime(name: string, today: Date, warnings: string[]): RuntimeFacts {
   const runtime = findRuntime(name)
-  const supported = RUNTIMES.filter(r => !isPast(r.blockCreate, today)).map(r => r.name)
   if (!runtime) {
     throw new InputError(
-      `runtime: "${name}" is not a Lambda Python runtime; use one of ${supported.join(', ')}`
+      `runtime: "${name}" is not a Lambda Python runtime; ${runtimeChoice('one of', today)}`
     )
   }
-  const dates = `deprecated ${runtime.deprecated}, function create blocked ${runtime.blockCreate}, update blocked ${runtime.blockUpdate}`
-  if (isPast(runtime.blockCreate, today)) {
-    throw new InputError(
-      `runtime: ${runtime.name} is deprecated on Lambda (${dates}); use one of ${supported.join(', ')}`
-    )
+  const phase = runtimePhase(runtime, today)
+  const moveTo = newestSupportedRuntime(today)?.name ?? 'a newer runtime'
+  if (phase === 'updateBlocked') {
+    throw new InputError(`runtime: ${endOfLife(runtime)}; ${runtimeChoice('one of', today)}`)
   }
-  if (isPast(runtime.deprecated, today)) {
+  if (phase === 'createBlocked') {
     warnings.push(
-      `runtime: ${runtime.name} is deprecated on Lambda (${dates}); move to ${supported[0]}`
+      `runtime: ${runtime.name} is deprecated on Lambda (${lifecycleDates(runtime)}): new functions can no longer be created on it; existing ones can be updated until ${runtime.blockUpdate}; move to ${moveTo}`
+    )
+  }
+  if (phase === 'deprecated') {
+    warnings.push(
+      `runtime: ${runtime.name} is deprecated on Lambda (${lifecycleDates(runtime)}): AWS no longer patches it; move to ${moveTo}`
     )
   }
   return runtime
 }
 
-function isPast(isoDate: string, today: Date): boolean {
-  return today.getTime() >= Date.parse(`${isoDate}T00:00:00Z`)
+function lifecycleDates(runtime: RuntimeFacts): string {
+  return `deprecated ${runtime.deprecated}, function create blocked ${runtime.blockCreate}, update blocked ${runtime.blockUpdate}`
+}
+
+function endOfLife(runtime: RuntimeFacts): string {
+  return `${runtime.name} is past its end of life on Lambda (${lifecycleDates(runtime)}): no function on it can be created or updated`
+}
+
+/** The runtimes both runtime inputs accept: one list, so they always agree. */
+function runtimeChoice(how: 'one of' | 'any of', today: Date): string {
+  const names = usableRuntimes(today).map(r => r.name)
+  // an old release of the action run years later: its table has only retired runtimes left
+  if (names.length === 0) {
+    return 'this release of the action knows no runtime Lambda still accepts; use a newer release'
+  }
+  return `use ${how} ${names.join(', ')}`
 }
 
 function readLayerName(get: GetInput, publish: boolean): string | undefined {
@@ -223,13 +242,20 @@ function readLayerName(get: GetInput, publish: boolean): string | undefined {
   return name
 }
 
-function readCompatibleRuntimes(get: GetInput, runtime: RuntimeFacts): string[] {
+function readCompatibleRuntimes(get: GetInput, runtime: RuntimeFacts, today: Date): string[] {
   const runtimes = list(get('compatible-runtimes'))
   if (runtimes.length === 0) return [runtime.name]
   for (const name of runtimes) {
-    if (!findRuntime(name)) {
+    const listed = findRuntime(name)
+    if (!listed) {
       throw new InputError(
-        `compatible-runtimes: "${name}" is not a Lambda Python runtime; use any of ${RUNTIMES.map(r => r.name).join(', ')}`
+        `compatible-runtimes: "${name}" is not a Lambda Python runtime; ${runtimeChoice('any of', today)}`
+      )
+    }
+    // attaching a layer is a function update: past block update no function could take it
+    if (runtimePhase(listed, today) === 'updateBlocked') {
+      throw new InputError(
+        `compatible-runtimes: ${endOfLife(listed)}; ${runtimeChoice('any of', today)}`
       )
     }
   }
