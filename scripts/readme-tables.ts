@@ -9,7 +9,26 @@ interface ActionYaml {
   outputs: Record<string, { description: string }>
 }
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+// A table cell renders as GitHub Markdown: `__pycache__` would turn bold and `*.pyc … *.pyi`
+// italic, so prose is escaped; code spans are kept as written (a backslash there would show).
+export function cell(text: string): string {
+  return text
+    .replace(/\n/g, ' ')
+    .split(/(`[^`\n]*`)/)
+    .map((part, index) => (index % 2 === 1 ? part : escapeProse(part)))
+    .join('')
+    .replace(/\|/g, '\\|') // GFM ends a cell at any unescaped pipe, even inside a code span
+}
+
+// `_` between two letters or digits (x86_64, AWS_REGION) can never start or end emphasis.
+function escapeProse(text: string): string {
+  return text.replace(/[\\*_[\]<>~]/g, (mark, at: number) =>
+    mark === '_' && isWordChar(text[at - 1]) && isWordChar(text[at + 1]) ? mark : `\\${mark}`
+  )
+}
+
+const isWordChar = (char: string | undefined): boolean =>
+  char !== undefined && /[\p{L}\p{N}]/u.test(char)
 
 export function inputsTable(action: ActionYaml): string {
   const rows = Object.entries(action.inputs).map(
