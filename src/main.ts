@@ -9,7 +9,7 @@ import { readInputs, type ActionInputs } from './inputs.js'
 import { layerFileStem } from './names.js'
 import { uploadLayerArtifact } from './report/artifact.js'
 import { setArtifactOutputs, setBuildOutputs, setDeployOutputs } from './report/outputs.js'
-import { buildSummary, deploySummary, writeSummary } from './report/summary.js'
+import { buildSummary, deploySummary, failureSummary, writeSummary } from './report/summary.js'
 import { readDependencySource } from './sources/index.js'
 
 /**
@@ -17,8 +17,12 @@ import { readDependencySource } from './sources/index.js'
  * gate → publish and attach (per region) → outputs and summary. The one place that fails the step.
  */
 export async function run(): Promise<void> {
+  let inputs: ActionInputs | undefined
+  // the runner masks these in the log, not in the job summary: the failure summary masks them
+  const secrets: string[] = []
   try {
-    const inputs = readInputs()
+    inputs = readInputs()
+    secrets.push(...inputs.secrets)
     for (const secret of inputs.secrets) core.setSecret(secret)
     for (const warning of inputs.warnings) core.warning(warning)
     const workDir = await mkdtemp(
@@ -31,6 +35,7 @@ export async function run(): Promise<void> {
       workDir,
       allowOutsideWorkspace: inputs.allowOutsideWorkspace
     })
+    secrets.push(...(source.secrets ?? []))
     for (const secret of source.secrets ?? []) core.setSecret(secret)
     const checkInterpreter = await preflightBuild(inputs)
     // the AWS SDK is loaded only when publishing: a build-only run never needs it
@@ -57,8 +62,16 @@ export async function run(): Promise<void> {
       )
     }
   } catch (error) {
-    core.setFailed(errorMessage(error))
+    const message = errorMessage(error)
+    await writeSummary(failureSummary(masked(message, secrets), inputs)).catch(summaryError =>
+      core.warning(`could not write the job summary: ${errorMessage(summaryError)}`)
+    )
+    core.setFailed(message)
   }
+}
+
+function masked(text: string, secrets: string[]): string {
+  return secrets.filter(Boolean).reduce((result, secret) => result.split(secret).join('***'), text)
 }
 
 /** The zip itself as a workflow artifact, also when verification failed: it helps to look inside. */

@@ -109,7 +109,8 @@ describe('verifyLayer', () => {
         version: '2.3.1',
         file,
         kind: 'glibc',
-        message: `numpy 2.3.1: ${file} needs GLIBC_2.35; python3.12 (Amazon Linux 2023) has 2.34`
+        message: `numpy 2.3.1: ${file} needs GLIBC_2.35; python3.12 (Amazon Linux 2023) has 2.34`,
+        glibcNeeded: [2, 35]
       }
     ])
   })
@@ -320,6 +321,18 @@ describe('summarizeFindings', () => {
       'numpy 1.0: numpy/a.so is built for aarch64; the layer targets x86_64 ' +
         '(Lambda arm64 needs aarch64, x86_64 needs x86_64) (and 2 more files)',
       'pandas 1.0: pandas/d.so needs GLIBC_2.38; python3.12 (Amazon Linux 2023) has 2.34'
+    ])
+  })
+
+  it('shows the file with the newest glibc need as the example of a group', async () => {
+    const layer = site({
+      'scipy/a.so': x86(['GLIBC_2.28']),
+      'scipy/b.so': x86(['GLIBC_2.35']),
+      'scipy/c.so': x86(['GLIBC_2.29'])
+    })
+    const findings = await verifyLayer(layer.dir, layer.packages, AL2_X86)
+    expect(summarizeFindings(findings)).toEqual([
+      'scipy 1.0: scipy/b.so needs GLIBC_2.35; python3.11 (Amazon Linux 2) has 2.26 (and 2 more files)'
     ])
   })
 })

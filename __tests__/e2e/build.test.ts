@@ -13,7 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { annotationLocations, failure, runAction, type ActionRun } from '../support/action.js'
 import { catalog, filesOf, hashOf } from '../support/catalog.js'
 import { startIndex, type PackageIndex } from '../support/index-server.js'
+import { makeSharedObject } from '../support/elf.js'
 import { startResultsService } from '../support/results-service.js'
+import { buildWheel } from '../support/wheels.js'
 
 let index: PackageIndex
 
@@ -208,6 +210,105 @@ describe('verification catches what would not load', () => {
     expect(run.exitCode).toBe(1)
     expect(failure(run)).toContain(
       'wrongabi 1.0.0: wrongabi/_ext.cpython-311-x86_64-linux-gnu.so is built for CPython 3.11; python3.12 runs CPython 3.12'
+    )
+  })
+})
+
+describe('a layer with many wrong shared objects reads as a short list', () => {
+  // 12 packages, one with 30 shared objects: each lies (manylinux_2_17) and needs GLIBC_2.28,
+  // too new for python3.11's Amazon Linux 2
+  const names = Array.from({ length: 12 }, (_, i) => `toonew${String.fromCharCode(97 + i)}`)
+  const filesOfPackage = (name: string, i: number) =>
+    Array.from({ length: i === 0 ? 30 : 2 }, (_, n) => `${name}/_native${n}.abi3.so`)
+  let manyIndex: PackageIndex
+
+  beforeAll(async () => {
+    manyIndex = await startIndex(
+      names.map((name, i) =>
+        buildWheel({
+          name,
+          version: '1.0.0',
+          tag: 'cp310-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64',
+          requiresPython: '>=3.10',
+          files: {
+            [`${name}/__init__.py`]: '',
+            ...Object.fromEntries(
+              filesOfPackage(name, i).map(file => [
+                file,
+                makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.2.5', 'GLIBC_2.28'] })
+              ])
+            )
+          }
+        })
+      )
+    )
+  })
+  afterAll(async () => {
+    await manyIndex?.close()
+  })
+
+  it('annotates once per package, under GitHub’s 10 errors, the failure line last', async () => {
+    const run = await build(names.join('\n') + '\n', {
+      runtime: 'python3.11',
+      'index-url': manyIndex.url
+    })
+    expect(run.exitCode, run.stdout).toBe(1)
+    expect(run.errors.length).toBeLessThanOrEqual(10)
+    expect(failure(run)).toMatch(
+      /^verification failed: the layer will not load on python3.11 x86_64/
+    )
+    const findingAnnotations = run.errors.slice(0, -1)
+    expect(findingAnnotations).toHaveLength(8)
+    // the 30 files of the first package are one annotation, at its requirement's line
+    expect(findingAnnotations[0]).toBe(
+      'toonewa 1.0.0: toonewa/_native0.abi3.so needs GLIBC_2.28; python3.11 (Amazon Linux 2) has 2.26 (and 29 more files)'
+    )
+    expect(annotationLocations(run.stdout, 'error')[0]).toBe('file=requirements.txt,line=1')
+    for (const name of names.slice(0, 7)) {
+      expect(findingAnnotations.filter(a => a.includes(`${name} 1.0.0`))).toHaveLength(1)
+    }
+    expect(findingAnnotations[7]).toBe(
+      'verification: 5 more problems (5 packages, 10 files) are listed in the log and the job summary'
+    )
+    // the failure line names every package once
+    for (const name of names) {
+      expect(failure(run).split(`${name} 1.0.0:`)).toHaveLength(2)
+    }
+    // the log still lists every file
+    for (const [i, name] of names.entries()) {
+      for (const file of filesOfPackage(name, i)) {
+        expect(run.stdout).toContain(`${name} 1.0.0: ${file} needs GLIBC_2.28`)
+      }
+    }
+  })
+})
+
+describe('the job summary of a failed build', () => {
+  it('names the requirements file, runtime, architecture and the error when pip fails', async () => {
+    // tinyjson first: the index preflight asks about it, so the failure comes from pip
+    const run = await build('tinyjson\nno-such-package==1.0\n', {
+      runtime: 'python3.13',
+      architecture: 'arm64'
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.summary).toContain(
+      'Asked for: requirements `requirements.txt`, runtime python3.13, architecture arm64.'
+    )
+    expect(run.summary).toContain(
+      'no-such-package==1.0: no version on the index has a wheel for python3.13 on arm64'
+    )
+    expect(run.summary).toContain(failure(run))
+  })
+
+  it('follows the build summary when verification fails', async () => {
+    const run = await build('newglibc\n')
+    expect(run.exitCode).toBe(1)
+    expect(run.summary).toContain('**Verification:** 1 problem(s)')
+    expect(run.summary.indexOf('### Failed')).toBeGreaterThan(
+      run.summary.indexOf('**Verification:**')
+    )
+    expect(run.summary).toContain(
+      'verification failed: the layer will not load on python3.12 x86_64'
     )
   })
 })

@@ -17,6 +17,16 @@ export interface Finding {
   file: string
   kind: 'architecture' | 'glibc' | 'python-abi' | 'not-elf' | 'unreadable'
   message: string
+  /** The newest glibc the file needs, for a `glibc` finding: the worst of a group is shown. */
+  glibcNeeded?: [number, number]
+}
+
+/** The findings of one package and kind, with the file that needs the most as the example. */
+export interface FindingGroup {
+  package: string
+  kind: Finding['kind']
+  example: Finding
+  files: number
 }
 
 const OPEN_FILES = 16
@@ -39,12 +49,17 @@ export async function verifyLayer(
   const files = await listFiles(siteDir)
   const perFile = await mapLimit(files, OPEN_FILES, async file => {
     const owner = owners.get(file) ?? UNKNOWN_PACKAGE
-    const finding = (kind: Finding['kind'], problem: string): Finding => ({
+    const finding = (
+      kind: Finding['kind'],
+      problem: string,
+      glibcNeeded?: [number, number]
+    ): Finding => ({
       package: owner.name,
       version: owner.version,
       file,
       kind,
-      message: `${label(owner)}: ${file} ${problem}`
+      message: `${label(owner)}: ${file} ${problem}`,
+      ...(glibcNeeded && { glibcNeeded })
     })
     const path = join(siteDir, file)
     return checkFile(file, path, await readElfFile(path), target, finding)
@@ -52,23 +67,39 @@ export async function verifyLayer(
   return perFile.flat().sort(byPackageThenFile)
 }
 
+/** Findings of one package and kind together, in the order verifyLayer gives them. */
+export function groupFindings(findings: Finding[]): FindingGroup[] {
+  const groups = new Map<string, FindingGroup>()
+  for (const f of findings) {
+    const key = `${f.package}\0${f.version}\0${f.kind}`
+    const group = groups.get(key)
+    if (!group) groups.set(key, { package: f.package, kind: f.kind, example: f, files: 1 })
+    else {
+      group.files++
+      if (needsMore(f, group.example)) group.example = f
+    }
+  }
+  return [...groups.values()]
+}
+
 /**
  * One line per package and kind of problem, so a layer with hundreds of wrong-architecture
  * files still reads as a short list.
  */
 export function summarizeFindings(findings: Finding[]): string[] {
-  const groups = new Map<string, Finding[]>()
-  for (const f of findings) {
-    const key = `${f.package}\0${f.version}\0${f.kind}`
-    const group = groups.get(key)
-    if (group) group.push(f)
-    else groups.set(key, [f])
-  }
-  return [...groups.values()].map(([first, ...rest]) =>
-    rest.length === 0
-      ? first.message
-      : `${first.message} (and ${rest.length} more ${rest.length === 1 ? 'file' : 'files'})`
-  )
+  return groupFindings(findings).map(describeFindingGroup)
+}
+
+/** "numpy 2.0.0: numpy/_core.so needs GLIBC_2.28; … (and 29 more files)" */
+export function describeFindingGroup(group: FindingGroup): string {
+  const rest = group.files - 1
+  return rest === 0
+    ? group.example.message
+    : `${group.example.message} (and ${rest} more ${rest === 1 ? 'file' : 'files'})`
+}
+
+function needsMore(candidate: Finding, example: Finding): boolean {
+  return compareGlibcVersions(candidate.glibcNeeded ?? [], example.glibcNeeded ?? []) > 0
 }
 
 async function checkFile(
@@ -76,7 +107,7 @@ async function checkFile(
   path: string,
   elf: ElfInfo | undefined,
   target: Target,
-  finding: (kind: Finding['kind'], problem: string) => Finding
+  finding: (kind: Finding['kind'], problem: string, glibcNeeded?: [number, number]) => Finding
 ): Promise<Finding[]> {
   const { runtime, architecture } = target
   const wanted = WHEEL_MACHINE[architecture]
@@ -98,7 +129,8 @@ async function checkFile(
       findings.push(
         finding(
           'glibc',
-          `needs GLIBC_${needed.join('.')}; ${runtime.name} (${runtime.os}) has ${major}.${minor}`
+          `needs GLIBC_${needed.join('.')}; ${runtime.name} (${runtime.os}) has ${major}.${minor}`,
+          needed
         )
       )
     }

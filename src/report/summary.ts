@@ -5,7 +5,8 @@ import type { BuildReport } from '../builder/index.js'
 import { largestFirst } from '../builder/site.js'
 import { formatBytes } from '../builder/size.js'
 import { summarizeFindings } from '../builder/verify.js'
-import { LIMITS, platformTags } from '../facts.js'
+import { LIMITS, platformTags, type Target } from '../facts.js'
+import { redact } from '../secrets.js'
 import { workspacePath } from '../sources/common.js'
 
 /** The job summary; outside GitHub Actions (no GITHUB_STEP_SUMMARY) it goes to the log instead. */
@@ -13,6 +14,13 @@ export async function writeSummary(markdown: string): Promise<void> {
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(markdown).write()
   else core.info(markdown)
 }
+
+/** Items of a list shown as they are; a longer list folds into `<details>`. */
+const INLINE_ITEMS = 20
+/** Items of a list shown at all; the rest are counted, far below GitHub's 1 MiB summary limit. */
+const LISTED_ITEMS = 100
+/** Lines of an error message shown in the summary; the log has all of it. */
+const MESSAGE_LINES = 40
 
 /** A text bar for "how much of a limit is used", readable in a Markdown table. */
 export function sizeBar(used: number, limit: number, width = 20): string {
@@ -44,22 +52,28 @@ export function buildSummary(report: BuildReport): string {
   lines.push(`CodeSha256: \`${zip.codeSha256}\``, '')
   lines.push(`**Verification:** ${verificationLine(report)}`, '')
   lines.push(`**Import check:** ${report.importCheck.summary}`, '')
-  for (const failure of report.importCheck.failures) lines.push(`- ${failure}`)
-  if (report.importCheck.failures.length > 0) lines.push('')
-  lines.push('| package | version | size | |', '|---|---|---:|---|')
-  for (const pkg of largestFirst(report.packages)) {
+  lines.push(...foldedList('import failures', report.importCheck.failures))
+  const packageRows = largestFirst(report.packages).map(pkg => {
     const notes = [
       pkg.requested ? 'requested' : 'dependency',
       ...(report.builtFromSdist.includes(pkg.name) ? ['built from sdist'] : [])
     ]
-    lines.push(`| ${pkg.name} | ${pkg.version} | ${formatBytes(pkg.bytes)} | ${notes.join(', ')} |`)
-  }
-  lines.push('')
-  if (report.excluded.length > 0) {
-    lines.push('Left out:', '')
-    for (const e of report.excluded) lines.push(`- ${e.name} ${e.version}: ${e.reason}`)
-    lines.push('')
-  }
+    return `| ${pkg.name} | ${pkg.version} | ${formatBytes(pkg.bytes)} | ${notes.join(', ')} |`
+  })
+  lines.push(
+    ...folded(
+      'packages, largest first',
+      ['| package | version | size | |', '|---|---|---:|---|'],
+      packageRows
+    )
+  )
+  lines.push(
+    ...foldedList(
+      'left out',
+      report.excluded.map(e => `${e.name} ${e.version}: ${e.reason}`),
+      ['Left out:', '']
+    )
+  )
   if (report.slimmed.files > 0) {
     lines.push(
       `Slimmed: ${report.slimmed.files} files (${formatBytes(report.slimmed.bytes)}) that never load at run time.`,
@@ -83,9 +97,72 @@ function verificationLine(report: BuildReport): string {
     const [major, minor] = report.target.runtime.glibcCeiling
     return `passed: every shared object is ${report.target.architecture}, needs glibc ≤ ${major}.${minor} and fits CPython ${report.target.runtime.pythonVersion}`
   }
-  return `${report.findings.length} problem(s)\n\n${summarizeFindings(report.findings)
-    .map(line => `- ${line}`)
-    .join('\n')}`
+  return [
+    `${report.findings.length} problem(s)`,
+    '',
+    ...foldedList('problems, by package', summarizeFindings(report.findings))
+  ].join('\n')
+}
+
+/** A Markdown list, folded and capped like any long list of the summary. */
+function foldedList(title: string, items: string[], header: string[] = []): string[] {
+  return folded(
+    title,
+    header,
+    items.map(item => `- ${item}`)
+  )
+}
+
+/**
+ * Lines under a header (a table's, say): as they are when few, else inside `<details>` and
+ * capped, ending with how many were left out.
+ */
+function folded(title: string, header: string[], lines: string[]): string[] {
+  if (lines.length === 0) return []
+  if (lines.length <= INLINE_ITEMS) return [...header, ...lines, '']
+  const more = lines.length - LISTED_ITEMS
+  return [
+    `<details><summary>${lines.length.toLocaleString('en-US')} ${title}</summary>`,
+    '',
+    ...header,
+    ...lines.slice(0, LISTED_ITEMS),
+    ...(more > 0 ? ['', `… and ${more.toLocaleString('en-US')} more`] : []),
+    '',
+    '</details>',
+    ''
+  ]
+}
+
+/**
+ * The job summary of a failed run: what was asked and what failed; the message says what to
+ * do. Written also when the build never got far enough for buildSummary.
+ */
+export function failureSummary(
+  message: string,
+  asked?: { requirements: string; target: Target }
+): string {
+  const lines = ['', '### Failed', '']
+  if (asked) {
+    const { runtime, architecture } = asked.target
+    lines.push(
+      `Asked for: requirements \`${asked.requirements}\`, runtime ${runtime.name}, architecture ${architecture}.`,
+      ''
+    )
+  }
+  const messageLines = redact(message).split('\n')
+  const more = messageLines.length - MESSAGE_LINES
+  lines.push(
+    '<pre>',
+    escapeHtml(messageLines.slice(0, MESSAGE_LINES).join('\n')),
+    ...(more > 0 ? [`… and ${more.toLocaleString('en-US')} more lines (in the log)`] : []),
+    '</pre>',
+    ''
+  )
+  return lines.join('\n')
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
 /** The job summary's Markdown for publishing and attaching. */

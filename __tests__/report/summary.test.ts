@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest'
+import type { BuildReport } from '../../src/builder/index.js'
+import type { Finding } from '../../src/builder/verify.js'
+import { findRuntime } from '../../src/facts.js'
+import { buildSummary, failureSummary } from '../../src/report/summary.js'
+
+const target = { runtime: findRuntime('python3.11')!, architecture: 'x86_64' as const }
+
+/** A build of `packages` packages with `findings` glibc findings spread over them. */
+function report(packages: number, findings: number, excluded = 0, importFailures = 0): BuildReport {
+  const name = (i: number) => `package-${String(i).padStart(5, '0')}`
+  return {
+    target,
+    source: { kind: 'requirements', file: 'requirements.txt' },
+    packages: Array.from({ length: packages }, (_, i) => ({
+      name: name(i),
+      version: '1.0.0',
+      requested: i % 2 === 0,
+      files: [],
+      bytes: 1000 + i
+    })),
+    excluded: Array.from({ length: excluded }, (_, i) => ({
+      name: `left-${i}`,
+      version: '1.0',
+      reason: 'the runtime ships it',
+      providedByRuntime: true
+    })),
+    builtFromSdist: [],
+    slimmed: { files: 0, bytes: 0 },
+    findings: Array.from({ length: findings }, (_, i): Finding => {
+      const file = `${name(i % packages)}/_native_${i}.so`
+      return {
+        package: name(i % packages),
+        version: '1.0.0',
+        file,
+        kind: 'glibc',
+        message: `${name(i % packages)} 1.0.0: ${file} needs GLIBC_2.28; python3.11 (Amazon Linux 2) has 2.26`,
+        glibcNeeded: [2, 28]
+      }
+    }),
+    verify: 'error',
+    importCheck: {
+      summary: `${importFailures} of ${packages} modules failed to import`,
+      failures: Array.from({ length: importFailures }, (_, i) => `${name(i)}: ImportError: boom`)
+    },
+    zip: {
+      zipPath: '/tmp/layer.zip',
+      zipSize: 1234,
+      codeSha256: 'abc=',
+      sha256Hex: 'abc',
+      fileCount: 50000,
+      unzippedSize: 5678
+    }
+  }
+}
+
+describe('buildSummary', () => {
+  it('stays far below the 1 MiB step-summary limit for a huge layer, counting what it leaves out', () => {
+    const markdown = buildSummary(report(20_000, 50_000, 5_000, 3_000))
+    expect(Buffer.byteLength(markdown)).toBeLessThan(64 * 1024)
+    // packages, problems (one line per package), left out, import failures: each capped
+    expect(markdown).toContain('20,000 packages, largest first')
+    expect(markdown).toContain('… and 19,900 more\n')
+    expect(markdown).toContain('20,000 problems, by package')
+    expect(markdown).toContain('… and 4,900 more')
+    expect(markdown).toContain('… and 2,900 more')
+    expect(markdown).toContain('<details>')
+    // the largest package is the one listed first
+    expect(markdown.indexOf('| package-19999 |')).toBeGreaterThan(0)
+    expect(markdown).not.toContain('| package-00000 |')
+  })
+
+  it('lists a short list as it is, unfolded', () => {
+    const markdown = buildSummary(report(3, 2, 1))
+    expect(markdown).not.toContain('<details><summary>3 packages')
+    expect(markdown).toContain('| package-00000 | 1.0.0 |')
+    expect(markdown).toContain('Left out:\n\n- left-0 1.0: the runtime ships it')
+    expect(markdown).toContain(
+      '- package-00001 1.0.0: package-00001/_native_1.so needs GLIBC_2.28; python3.11 (Amazon Linux 2) has 2.26'
+    )
+    expect(markdown).not.toContain('… and')
+  })
+})
+
+describe('failureSummary', () => {
+  it('says what was asked and what failed, the message kept as text', () => {
+    const markdown = failureSummary('no-such==1.0: no version <on the index>\nsecond line', {
+      requirements: 'svc/requirements.txt',
+      target
+    })
+    expect(markdown).toContain(
+      'Asked for: requirements `svc/requirements.txt`, runtime python3.11, architecture x86_64.'
+    )
+    expect(markdown).toContain('no-such==1.0: no version &lt;on the index&gt;\nsecond line')
+  })
+
+  it('caps a very long message and hides credentials in URLs', () => {
+    const message = [
+      'https://user:hunter2@example.com/simple/',
+      ...Array(5000).fill('x'.repeat(200))
+    ]
+    const markdown = failureSummary(message.join('\n'))
+    expect(Buffer.byteLength(markdown)).toBeLessThan(16 * 1024)
+    expect(markdown).not.toContain('hunter2')
+    expect(markdown).toContain('… and 4,961 more lines (in the log)')
+  })
+})
