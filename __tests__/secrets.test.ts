@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { errorMessage } from '../src/errors.js'
 import { inputFromEnv, readInputs, type ActionInputs } from '../src/inputs.js'
 import { pipError } from '../src/builder/pip.js'
-import { redact, urlSecrets } from '../src/secrets.js'
+import { maskSecrets, redact, urlSecrets } from '../src/secrets.js'
 
 function read(inputs: Record<string, string>): ActionInputs {
   const env = Object.fromEntries(
@@ -123,5 +123,13 @@ describe('version-control URLs', () => {
       'mylib @ git+https://***@github.com/acme/mylib@v1.2'
     )
     expect(urlSecrets('git+https://ci:s3cret@github.com/acme/mylib@v1.2')).toContain('s3cret')
+  })
+})
+
+describe('maskSecrets, for the job summary the runner does not mask', () => {
+  it('replaces every occurrence of each secret and ignores empty ones', () => {
+    expect(maskSecrets('a tok3n b tok3n c hunter2', ['tok3n', '', 'hunter2'])).toBe(
+      'a *** b *** c ***'
+    )
   })
 })

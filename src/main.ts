@@ -7,6 +7,7 @@ import { preflightBuild } from './builder/preflight.js'
 import { errorMessage } from './errors.js'
 import { readInputs, type ActionInputs } from './inputs.js'
 import { layerFileStem } from './names.js'
+import { maskSecrets } from './secrets.js'
 import { uploadLayerArtifact } from './report/artifact.js'
 import { setArtifactOutputs, setBuildOutputs, setDeployOutputs } from './report/outputs.js'
 import { buildSummary, deploySummary, failureSummary, writeSummary } from './report/summary.js'
@@ -63,15 +64,11 @@ export async function run(): Promise<void> {
     }
   } catch (error) {
     const message = errorMessage(error)
-    await writeSummary(failureSummary(masked(message, secrets), inputs)).catch(summaryError =>
+    await writeSummary(failureSummary(maskSecrets(message, secrets), inputs)).catch(summaryError =>
       core.warning(`could not write the job summary: ${errorMessage(summaryError)}`)
     )
     core.setFailed(message)
   }
-}
-
-function masked(text: string, secrets: string[]): string {
-  return secrets.filter(Boolean).reduce((result, secret) => result.split(secret).join('***'), text)
 }
 
 /** The zip itself as a workflow artifact, also when verification failed: it helps to look inside. */

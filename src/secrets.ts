@@ -98,3 +98,8 @@ export function withoutCredentials(env: NodeJS.ProcessEnv): Record<string, strin
   }
   return kept
 }
+
+/** Text with each known secret replaced by `***`: for what the runner does not mask (the job summary). */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  return secrets.filter(Boolean).reduce((result, secret) => result.split(secret).join('***'), text)
+}

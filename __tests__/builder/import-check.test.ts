@@ -16,6 +16,7 @@ import { findRuntime, type Architecture } from '../../src/facts.js'
 import {
   checkImports,
   describeImportFailure,
+  importAnnotation,
   topLevelModules
 } from '../../src/builder/import-check.js'
 import { findInterpreter, type Interpreter } from '../../src/builder/interpreter.js'
@@ -416,5 +417,16 @@ describe('checkImports', () => {
       'RuntimeError: set API_KEY before import',
       'SystemExit: 3'
     ])
+  })
+})
+
+describe('the annotation of failed imports', () => {
+  it("is one annotation however many modules fail, so the step's failure line still shows", () => {
+    expect(importAnnotation([])).toBeUndefined()
+    expect(importAnnotation(['a: ImportError: x'])).toBe('import check: a: ImportError: x')
+    const five = ['a: E', 'b: E', 'c: E', 'd: E', 'e: E']
+    expect(importAnnotation(five)).toBe(
+      'import check: 5 modules failed to import: a: E; b: E; c: E; and 2 more (each in the log and the job summary)'
+    )
   })
 })
