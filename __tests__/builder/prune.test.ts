@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import type { InstalledDistribution } from '../../src/builder/pip.js'
-import { halfSetWarnings, isSlimmable, packagesToExclude, prune } from '../../src/builder/prune.js'
+import {
+  halfSetWarnings,
+  isSlimmable,
+  packagesToExclude,
+  prune,
+  sdkPins
+} from '../../src/builder/prune.js'
 
 function dist(
   name: string,
@@ -21,6 +27,30 @@ const sdk = [
 ]
 
 describe('which packages leave the layer', () => {
+  it('keeps the SDK set when a kept package pins botocore (aiobotocore, pulled in by s3fs)', () => {
+    const installed = [
+      dist('s3fs', true, ['aiobotocore>=2.5']),
+      dist('aiobotocore', false, ['botocore<1.35.37,>=1.35.16', 'aiohttp']),
+      dist('aiohttp', false),
+      ...sdk
+    ]
+    expect([...packagesToExclude(installed, []).keys()]).toEqual([])
+    expect(sdkPins(installed, [])).toEqual([
+      { by: 'aiobotocore 1.0', requirement: 'botocore<1.35.37,>=1.35.16' }
+    ])
+  })
+
+  it('still leaves the SDK out for a lower bound, an exclusion or a pin behind an extra', () => {
+    const lowerBound = [dist('awshelper', true, ['boto3>=1.20', 'botocore!=1.30.0']), ...sdk]
+    expect(sdkPins(lowerBound, [])).toEqual([])
+    expect(packagesToExclude(lowerBound, []).has('botocore')).toBe(true)
+    const behindExtra = [dist('awshelper', true, ['botocore==1.35.0; extra == "aws"']), ...sdk]
+    expect(sdkPins(behindExtra, [])).toEqual([])
+    const excludedPinner = [dist('pinner', true, ['botocore==1.35.0']), ...sdk]
+    expect(sdkPins(excludedPinner, ['pinner'])).toEqual([])
+    expect(packagesToExclude(excludedPinner, ['pinner']).has('botocore')).toBe(true)
+  })
+
   it('drops the whole SDK when a requested package pulls it in', () => {
     const excluded = packagesToExclude([dist('awshelper', true, ['boto3']), ...sdk], [])
     expect([...excluded.keys()].sort()).toEqual([

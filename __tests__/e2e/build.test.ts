@@ -336,6 +336,31 @@ describe('packages with only an sdist', () => {
 })
 
 describe('the runtime SDK', () => {
+  it('stays when a package in the layer pins botocore, saying why', async () => {
+    const pinner = buildWheel({
+      name: 'awspinned',
+      version: '1.0.0',
+      requires: ['botocore==1.35.0'],
+      files: { 'awspinned/__init__.py': 'import botocore\n' }
+    })
+    const pinnedIndex = await startIndex([...catalog(), pinner])
+    try {
+      const project = await mkdtemp(path.join(os.tmpdir(), 'project-'))
+      await writeFile(path.join(project, 'requirements.txt'), 'awspinned\n')
+      const run = await runAction(
+        { publish: 'false', 'index-url': pinnedIndex.url, runtime: 'python3.12' },
+        { cwd: project }
+      )
+      expect(run.exitCode, run.stdout).toBe(0)
+      expect(packagesOf(run).map(p => p.name)).toContain('botocore')
+      expect(run.stdout).toContain(
+        "::notice::botocore stays in the layer although the runtime ships it: awspinned 1.0.0 requires botocore==1.35.0, which the runtime's own copy need not satisfy"
+      )
+    } finally {
+      await pinnedIndex.close()
+    }
+  })
+
   it('is left out when only pulled in transitively', async () => {
     const run = await build('awshelper\n')
     expect(run.exitCode, run.stdout).toBe(0)

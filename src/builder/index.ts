@@ -85,6 +85,7 @@ export async function buildLayer(
     }
   )
   for (const warning of pruned.warnings) core.warning(warning)
+  for (const notice of pruned.notices) core.notice(notice)
   const packages = inputs.strip
     ? await stripLayer(siteDir, pruned.packages, inputs.target.architecture)
     : pruned.packages

@@ -1,6 +1,7 @@
 import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
 import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from '../facts.js'
+import { canonicalName, parseRequirement } from '../sources/pep508.js'
 import { requiredNames, siteLocator } from './site.js'
 import type { InstalledDistribution } from './pip.js'
 import type { LayerPackage } from './site.js'
@@ -18,6 +19,8 @@ export interface PruneResult {
   excluded: Exclusion[]
   slimmed: { files: number; bytes: number }
   warnings: string[]
+  /** Why the runtime's SDK stayed in the layer, when a kept package pins it. */
+  notices: string[]
 }
 
 /**
@@ -30,8 +33,10 @@ export function packagesToExclude(
   installed: InstalledDistribution[],
   exclude: string[]
 ): Map<string, string> {
+  // a pinned SDK stays whole: the layer's copy is the one the pinning package was resolved with
+  const sdkStays = sdkPins(installed, exclude).length > 0
   const isSdk = (name: string) =>
-    RUNTIME_SDK.includes(name) || RUNTIME_SDK_DEPENDENCIES.includes(name)
+    (!sdkStays && RUNTIME_SDK.includes(name)) || RUNTIME_SDK_DEPENDENCIES.includes(name)
   const kept = new Set(
     installed
       .filter(dist => !exclude.includes(dist.name) && (dist.requested || !isSdk(dist.name)))
@@ -68,6 +73,44 @@ export function packagesToExclude(
     }
   }
   return excluded
+}
+
+export interface SdkPin {
+  /** The kept package that pins the SDK, as `name version`. */
+  by: string
+  /** Its requirement, e.g. `botocore<1.35.37,>=1.35.16`. */
+  requirement: string
+}
+
+/**
+ * Requirements of packages that stay in the layer on the runtime's SDK with an exact pin or an
+ * upper bound (aiobotocore, which s3fs pulls in, pins botocore to a narrow range): the runtime's
+ * own copy need not satisfy them, so the SDK stays in the layer.
+ */
+export function sdkPins(installed: InstalledDistribution[], exclude: string[]): SdkPin[] {
+  const present = new Set(installed.map(dist => dist.name))
+  return installed
+    .filter(dist => !exclude.includes(dist.name) && !RUNTIME_SDK.includes(dist.name))
+    .filter(dist => dist.requested || !RUNTIME_SDK_DEPENDENCIES.includes(dist.name))
+    .flatMap(dist =>
+      dist.requiresDist
+        .filter(requirement => bindsSdk(requirement, present))
+        .map(requirement => ({ by: `${dist.name} ${dist.version}`, requirement }))
+    )
+}
+
+/** `botocore==1.35.36`, `botocore<1.36`, `boto3~=1.35.0`, not behind an extra. */
+function bindsSdk(requirement: string, present: ReadonlySet<string>): boolean {
+  if (/extra\s*==/.test(requirement)) return false
+  let parsed: ReturnType<typeof parseRequirement>
+  try {
+    parsed = parseRequirement(requirement)
+  } catch {
+    return false
+  }
+  const name = canonicalName(parsed.name)
+  if (!RUNTIME_SDK.includes(name) || !present.has(name)) return false
+  return parsed.specifier.split(',').some(clause => /^\s*(===|==|~=|<=|<)/.test(clause))
 }
 
 /** Packages that must travel together but do not: botocore without boto3 breaks imports. */
@@ -149,7 +192,15 @@ export async function prune(
   const result = options.slim ? await slimPackages(siteDir, kept, slimmed) : kept
   if (options.slim) await removeStrayCaches(siteDir)
   await removeEmptyDirectories(siteDir)
-  return { packages: result, excluded, slimmed, warnings: halfSetWarnings(result) }
+  const pins = sdkPins(installed, options.exclude)
+  const stayed = result.filter(pkg => RUNTIME_SDK.includes(pkg.name)).map(pkg => pkg.name)
+  const notices =
+    pins.length > 0 && stayed.length > 0
+      ? [
+          `${stayed.join(', ')} ${stayed.length === 1 ? 'stays in the layer although the runtime ships it' : 'stay in the layer although the runtime ships them'}: ${pins.map(pin => `${pin.by} requires ${pin.requirement}`).join('; ')}, which the runtime's own copy need not satisfy`
+        ]
+      : []
+  return { packages: result, excluded, slimmed, warnings: halfSetWarnings(result), notices }
 }
 
 async function slimPackages(
