@@ -291,6 +291,7 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
     // The list our last update replaced. Once one was sent, a read showing the planned list
     // means it took effect, though its response was lost and the SDK's resend met a 409 or 412.
     let replaced;
+    let planned = [];
     const result = (status, after, error) => ({
         function: functionName,
         region,
@@ -306,7 +307,7 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
             const current = layerArns(config);
             before = replaced ?? current;
             checkFit(functionName, config, fit);
-            const planned = planLayers(current, layerVersionArn, functionName);
+            planned = planLayers(current, layerVersionArn, functionName);
             // After a failed update the list may read as planned without being in effect: resend it.
             const lastFailed = config.LastUpdateStatus === 'Failed';
             if (sameList(current, planned) && !lastFailed) {
@@ -351,8 +352,26 @@ async function attachToFunction(client, functionName, layerVersionArn, fit, opti
         }
     }
     catch (error) {
+        // An update was sent and the last try met a 409 or 412: Lambda may have applied it all the
+        // same (a lost response whose resend met the new RevisionId). Say what the function holds.
+        const conflict = ['ResourceConflictException', 'PreconditionFailedException'];
+        if (replaced &&
+            conflict.includes(awsErrorName(error)) &&
+            (await holdsSettled(client, functionName, planned))) {
+            before = replaced;
+            return result('updated', planned);
+        }
         return result('failed', before ?? [], (0,errors/* errorMessage */.g)(error));
     }
+}
+/** True when the function's layers are `planned` and its last update did not fail. */
+async function holdsSettled(client, functionName, planned) {
+    const config = await client
+        .send(new dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: functionName }))
+        .catch(() => undefined);
+    return (config !== undefined &&
+        config.LastUpdateStatus === 'Successful' &&
+        sameList(layerArns(config), planned));
 }
 /** The function's layer version ARNs as Lambda holds them now. */
 async function readLayerArns(client, functionName, region) {
@@ -1056,9 +1075,9 @@ function versionsHeld(layerArn, holders, unreadable) {
     const unknown = holders.filter(holder => !holder.layers).map(holder => holder.function);
     for (const holder of holders) {
         for (const arn of holder.layers ?? []) {
-            if ((0,names/* layerArnOf */.s3)(arn) !== layerArn)
+            const version = (0,names/* layerVersionOf */.Rb)(arn);
+            if ((0,names/* layerArnOf */.s3)(arn) !== layerArn || version === undefined)
                 continue;
-            const version = Number(arn.slice(arn.lastIndexOf(':') + 1));
             inUse.set(version, [...(inUse.get(version) ?? []), holder.function]);
         }
     }

@@ -12,6 +12,7 @@ import {
 import type { Target } from './facts.js'
 import { checkPipArgs } from './builder/pip.js'
 import { errorMessage } from './errors.js'
+import { shellWords } from './words.js'
 import { isLayerName, parseFunctionRef, parseSharePrincipal } from './names.js'
 import { credentialsNeedEncoding, pipArgSecrets, redact, redactUrl, urlSecrets } from './secrets.js'
 import { checkArtifactName } from './report/artifact.js'
@@ -391,37 +392,11 @@ export function list(value: string, separator: RegExp = /[,\n]/): string[] {
     .filter(item => item !== '' && !item.startsWith('#'))
 }
 
-/**
- * Splits pip-args like a shell would split words (quotes group, backslash escapes), without
- * ever running one: the words go to pip as an argument array.
- */
+/** pip-args as the words pip gets (see shellWords): never through a shell. */
 export function splitArgs(value: string): string[] {
-  const words: string[] = []
-  let word = ''
-  let quote: '"' | "'" | undefined
-  let inWord = false
-  for (let i = 0; i < value.length; i++) {
-    const char = value[i]
-    if (quote) {
-      if (char === quote) quote = undefined
-      else if (char === '\\' && quote === '"' && i + 1 < value.length) word += value[++i]
-      else word += char
-    } else if (char === '"' || char === "'") {
-      quote = char
-      inWord = true
-    } else if (char === '\\' && i + 1 < value.length) {
-      word += value[++i]
-      inWord = true
-    } else if (/\s/.test(char)) {
-      if (inWord) words.push(word)
-      word = ''
-      inWord = false
-    } else {
-      word += char
-      inWord = true
-    }
+  try {
+    return shellWords(value)
+  } catch (error) {
+    throw new InputError(`pip-args: ${errorMessage(error)}`)
   }
-  if (quote) throw new InputError(`pip-args: unclosed ${quote} quote`)
-  if (inWord) words.push(word)
-  return words
 }

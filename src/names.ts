@@ -21,9 +21,17 @@ export function layerBaseName(layerName: string): string {
   return layerName.startsWith('arn:') ? layerName.slice(layerName.lastIndexOf(':') + 1) : layerName
 }
 
+const LAYER_VERSION = /:(\d+)$/
+
 /** A layer version ARN without its version: `arn:…:layer:name`. */
 export function layerArnOf(layerVersionArn: string): string {
-  return layerVersionArn.replace(/:\d+$/, '')
+  return layerVersionArn.replace(LAYER_VERSION, '')
+}
+
+/** The version a layer version ARN names (`…:layer:name:4` → 4); undefined without one. */
+export function layerVersionOf(layerVersionArn: string): number | undefined {
+  const version = LAYER_VERSION.exec(layerVersionArn)?.[1]
+  return version === undefined ? undefined : Number(version)
 }
 
 /** The one name the zip and the workflow artifact share: `orders-deps-python3.12-arm64`. */

@@ -391,6 +391,22 @@ describe('attachToFunction against the Lambda API', () => {
     expect(emulator.getFunction('api')?.layers).toEqual([powertools, deps])
   })
 
+  it('reports a lost-response update as updated even when no attempt is left to read it again', async () => {
+    emulator.createFunction({ name: 'api', runtime: 'python3.12', layers: [powertools] })
+    emulator.inject({ operation: 'UpdateFunctionConfiguration', kind: 'drop-response' })
+    const result = await attachToFunction(lambda, 'api', deps, fit, {
+      region,
+      waiter,
+      maxAttempts: 1
+    })
+    expect(result).toMatchObject({
+      status: 'updated',
+      before: [powertools],
+      after: [powertools, deps]
+    })
+    expect(emulator.getFunction('api')?.layers).toEqual([powertools, deps])
+  })
+
   it('gives up on a function that stays in conflict, saying so, and changes nothing', async () => {
     emulator.createFunction({ name: 'api', runtime: 'python3.12', layers: [powertools] })
     emulator.inject({ operation: 'UpdateFunctionConfiguration', kind: 'conflict', times: 10 })

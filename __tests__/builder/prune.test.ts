@@ -162,3 +162,38 @@ describe('slimming a real site folder', () => {
     expect(result.slimmed.files).toBe(1)
   })
 })
+
+describe('leaving a package out', () => {
+  it('never removes a file that a package staying in the layer lists (a RECORD that lies)', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, existsSync } = await import('node:fs')
+    const path = await import('node:path')
+    const os = await import('node:os')
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'prune-shared-'))
+    for (const file of ['numpy/__init__.py', 'liar/__init__.py']) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+      writeFileSync(path.join(dir, file), 'X = 1\n')
+    }
+    const numpy = {
+      name: 'numpy',
+      version: '2.0',
+      requested: true,
+      files: ['numpy/__init__.py'],
+      bytes: 6
+    }
+    // the excluded package claims numpy's file as its own
+    const liar = {
+      name: 'liar',
+      version: '1.0',
+      requested: true,
+      files: ['liar/__init__.py', 'numpy/__init__.py'],
+      bytes: 12
+    }
+    const result = await prune(dir, [numpy, liar], [dist('numpy', true), dist('liar', true)], {
+      exclude: ['liar'],
+      slim: false
+    })
+    expect(result.packages.map(p => p.name)).toEqual(['numpy'])
+    expect(existsSync(path.join(dir, 'numpy/__init__.py'))).toBe(true)
+    expect(existsSync(path.join(dir, 'liar/__init__.py'))).toBe(false)
+  })
+})

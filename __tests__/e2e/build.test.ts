@@ -5,7 +5,6 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { STATUS_CODES } from 'node:http'
-import net from 'node:net'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { annotationLocations, failure, runAction, type ActionRun } from '../support/action.js'
 import { catalog, filesOf, hashOf } from '../support/catalog.js'
 import { startIndex, type PackageIndex } from '../support/index-server.js'
+import { closedPort } from '../support/loopback.js'
 import { makeSharedObject } from '../support/elf.js'
 import { startResultsService } from '../support/results-service.js'
 import { buildWheel } from '../support/wheels.js'
@@ -48,15 +48,6 @@ function zipEntries(zipPath: string): Record<string, number> {
     'z = zipfile.ZipFile(sys.argv[1])\n' +
     'print(json.dumps({i.filename: i.external_attr >> 16 for i in z.infolist()}))'
   return JSON.parse(execFileSync('python3', ['-c', script, zipPath], { encoding: 'utf8' }))
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 function packagesOf(run: ActionRun): Array<{ name: string; version: string; bytes: number }> {

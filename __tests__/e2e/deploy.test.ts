@@ -4,7 +4,6 @@
 import { LambdaClient, PublishLayerVersionCommand } from '@aws-sdk/client-lambda'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -12,6 +11,7 @@ import { startLambdaEmulator, type Emulator } from '../../emulator/lambda-api.js
 import { failure, runAction, type ActionRun } from '../support/action.js'
 import { bigblob, catalog } from '../support/catalog.js'
 import { startIndex, type PackageIndex } from '../support/index-server.js'
+import { closedPort } from '../support/loopback.js'
 
 const ACCOUNT = '123456789012'
 let index: PackageIndex
@@ -71,15 +71,6 @@ async function otherLayer(name: string, region = 'us-east-1'): Promise<string> {
     new PublishLayerVersionCommand({ LayerName: name, Content: { ZipFile: zip } })
   )
   return result.LayerVersionArn!
-}
-
-/** A loopback port nothing listens on: connections to it are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 const arnOf = (name: string, version: number, region = 'us-east-1') =>

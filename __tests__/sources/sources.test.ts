@@ -295,6 +295,30 @@ describe('a requirements file stays inside the workspace', () => {
     }
   })
 
+  it.each([
+    // pip splits option text with shlex: quotes and escapes inside a word are read away
+    ['-f"../outside/wheels"', '-f../outside/wheels'],
+    ['--find-links ..\\/outside/wheels', '--find-links ../outside/wheels'],
+    // pip reads `file:` without // as a path from the working directory
+    ['--find-links file:../outside/wheels', '--find-links file:../outside/wheels'],
+    // and takes an existing local path as an index
+    ['--extra-index-url ../outside/wheels', '--extra-index-url ../outside/wheels'],
+    ['-i "file:../outside/wheels"', '-i file:../outside/wheels']
+  ])('refuses "%s", the way pip reads it, at its line', async (line, asRead) => {
+    await fs.mkdir(path.join(work, 'outside', 'wheels'), { recursive: true })
+    await write('ws/requirements.txt', `tinyjson\n${line}\n`)
+    await expect(read('requirements.txt', { cwd: ws })).rejects.toThrow(
+      `requirements: requirements.txt line 2: ${asRead} reaches ${path.dirname(outside)}/wheels, outside the workspace; ${FIX}`
+    )
+  })
+
+  it('refuses an include given as a file: URL, which pip reads from the working directory', async () => {
+    await write('ws/requirements.txt', 'tinyjson\n-r file:../outside/shared.txt\n')
+    await expect(read('requirements.txt', { cwd: ws })).rejects.toThrow(
+      /^requirements: requirements.txt line 2: .*includes a file from a URL/
+    )
+  })
+
   it('reads files outside with allow-outside-workspace: true', async () => {
     await write('ws/requirements.txt', 'tinyjson==1.0.0\n-r ../outside/shared.txt\n')
     const source = await read('requirements.txt', { cwd: ws, allowOutsideWorkspace: true })

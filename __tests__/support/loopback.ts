@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net'
+import { createServer, type AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 
 export interface Loopback {
@@ -41,4 +41,13 @@ export async function listenOnLoopback(
   server.on('request', touch)
   touch()
   return { port: (server.address() as AddressInfo).port, close, closed }
+}
+
+/** A loopback port nothing listens on: connections to it are refused at once. */
+export async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise(resolve => server.close(resolve))
+  return port
 }

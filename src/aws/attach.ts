@@ -151,6 +151,7 @@ export async function attachToFunction(
   // The list our last update replaced. Once one was sent, a read showing the planned list
   // means it took effect, though its response was lost and the SDK's resend met a 409 or 412.
   let replaced: string[] | undefined
+  let planned: string[] = []
   const result = (status: AttachResult['status'], after: string[], error?: string) => ({
     function: functionName,
     region,
@@ -166,7 +167,7 @@ export async function attachToFunction(
       const current = layerArns(config)
       before = replaced ?? current
       checkFit(functionName, config, fit)
-      const planned = planLayers(current, layerVersionArn, functionName)
+      planned = planLayers(current, layerVersionArn, functionName)
       // After a failed update the list may read as planned without being in effect: resend it.
       const lastFailed = config.LastUpdateStatus === 'Failed'
       if (sameList(current, planned) && !lastFailed) {
@@ -218,8 +219,35 @@ export async function attachToFunction(
       return result('updated', settled.Layers ? after : planned)
     }
   } catch (error) {
+    // An update was sent and the last try met a 409 or 412: Lambda may have applied it all the
+    // same (a lost response whose resend met the new RevisionId). Say what the function holds.
+    const conflict = ['ResourceConflictException', 'PreconditionFailedException']
+    if (
+      replaced &&
+      conflict.includes(awsErrorName(error)) &&
+      (await holdsSettled(client, functionName, planned))
+    ) {
+      before = replaced
+      return result('updated', planned)
+    }
     return result('failed', before ?? [], errorMessage(error))
   }
+}
+
+/** True when the function's layers are `planned` and its last update did not fail. */
+async function holdsSettled(
+  client: LambdaClient,
+  functionName: string,
+  planned: readonly string[]
+): Promise<boolean> {
+  const config = await client
+    .send(new GetFunctionConfigurationCommand({ FunctionName: functionName }))
+    .catch(() => undefined)
+  return (
+    config !== undefined &&
+    config.LastUpdateStatus === 'Successful' &&
+    sameList(layerArns(config), planned)
+  )
 }
 
 /** The function's layer version ARNs as Lambda holds them now. */

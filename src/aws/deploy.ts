@@ -13,7 +13,7 @@ import {
 } from './attach.js'
 import { cleanupLayerVersions, type CleanupResult, type VersionUse } from './cleanup.js'
 import { mapLimit } from '../concurrency.js'
-import { layerArnOf, type ShareGrant } from '../names.js'
+import { layerArnOf, layerVersionOf, type ShareGrant } from '../names.js'
 import { isAccessDenied } from './errors.js'
 import { errorMessage } from '../errors.js'
 import { publishLayer, type LayerRequest, type PublishResult } from './publish.js'
@@ -227,8 +227,8 @@ function versionsHeld(
   const unknown = holders.filter(holder => !holder.layers).map(holder => holder.function)
   for (const holder of holders) {
     for (const arn of holder.layers ?? []) {
-      if (layerArnOf(arn) !== layerArn) continue
-      const version = Number(arn.slice(arn.lastIndexOf(':') + 1))
+      const version = layerVersionOf(arn)
+      if (layerArnOf(arn) !== layerArn || version === undefined) continue
       inUse.set(version, [...(inUse.get(version) ?? []), holder.function])
     }
   }

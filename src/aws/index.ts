@@ -11,8 +11,6 @@ import { defaultClients, defaultRegion } from './clients.js'
 import { deployLayer, logDeploy, type DeployResult } from './deploy.js'
 import { describeAwsError } from './errors.js'
 
-export type { DeployResult }
-
 /**
  * Before the build: the regions to publish to and credentials that resolve, so a missing
  * AWS setup fails in seconds, not after pip.

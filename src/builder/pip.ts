@@ -581,7 +581,7 @@ export function pipError(stderr: string): string {
     .map(line => line.replace(/^ERROR:\s*/, ''))
   // a crash logs "ERROR: Exception:" and a traceback; what happened is its last line
   const told = crashLine(stderr) ?? (errors.join(' ') || lastLine(stderr) || 'no output')
-  return told.split(' ').map(redact).join(' ')
+  return redact(told)
 }
 
 /** The exception a Python traceback ends with (`OSError: [Errno 28] No space left on device`). */

@@ -172,12 +172,20 @@ export async function prune(
   options: { exclude: string[]; slim: boolean }
 ): Promise<PruneResult> {
   const exclusions = packagesToExclude(installed, options.exclude)
+  // a RECORD may name another package's file (a shared namespace __init__.py, or a lie):
+  // leaving a package out never removes a file that a package staying in the layer lists
+  const keptFiles = new Set(
+    packages.filter(pkg => !exclusions.has(pkg.name)).flatMap(pkg => pkg.files)
+  )
   const excluded: Exclusion[] = []
   const kept: LayerPackage[] = []
   for (const pkg of packages) {
     const reason = exclusions.get(pkg.name)
     if (reason) {
-      await removeFiles(siteDir, pkg.files)
+      await removeFiles(
+        siteDir,
+        pkg.files.filter(file => !keptFiles.has(file))
+      )
       excluded.push({
         name: pkg.name,
         version: pkg.version,

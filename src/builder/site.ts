@@ -30,10 +30,15 @@ export async function readLayerPackages(
   onWarning: (message: string) => void = message => core.warning(message)
 ): Promise<LayerPackage[]> {
   const requested = new Map(installed.map(dist => [dist.name, dist.requested]))
+  const locate = siteLocator(siteDir)
   const distInfos = (await readdir(siteDir)).filter(entry => entry.endsWith('.dist-info')).sort()
   const read = await Promise.all(
     distInfos.map(async distInfo => {
-      const metadata = await readFile(path.join(siteDir, distInfo, 'METADATA'), 'utf8')
+      // through the locator like RECORD: a dist-info folder may link out; none, the folder's name
+      const metadataFile = locate(`${distInfo}/METADATA`)
+      const metadata = metadataFile
+        ? await readFile(path.join(siteDir, metadataFile), 'utf8').catch(() => '')
+        : ''
       const name = canonicalName(header(metadata, 'Name') ?? distInfo.split('-')[0])
       const version = header(metadata, 'Version') ?? ''
       const entries = await locateRecord(siteDir, distInfo)

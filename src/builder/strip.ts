@@ -36,9 +36,14 @@ export async function stripSharedObjects(
   const tool = stripTool(architecture)
   const locate = siteLocator(siteDir)
   // strip rewrites files in place: never one whose real location is outside the layer
-  const targets = packages.flatMap(pkg =>
-    pkg.files.filter(file => isStrippable(file) && locate(file) !== undefined)
-  )
+  // once each: a file two RECORDs list is stripped, and its savings counted, once
+  const targets = [
+    ...new Set(
+      packages.flatMap(pkg =>
+        pkg.files.filter(file => isStrippable(file) && locate(file) !== undefined)
+      )
+    )
+  ]
   if (targets.length === 0) return { packages, stripped: 0, savedBytes: 0 }
   const before = await sizes(siteDir, targets)
   for (let i = 0; i < targets.length; i += 200) {
@@ -76,9 +81,15 @@ export async function stripSharedObjects(
   return { packages: updated, stripped: targets.length, savedBytes }
 }
 
+/** Sizes of the files that exist; a file a RECORD names but nobody installed is skipped. */
 async function sizes(siteDir: string, files: string[]): Promise<Map<string, number>> {
   const entries = await Promise.all(
-    files.map(async file => [file, (await lstat(path.join(siteDir, file))).size] as const)
+    files.map(
+      async file =>
+        [file, (await lstat(path.join(siteDir, file)).catch(() => undefined))?.size] as const
+    )
   )
-  return new Map(entries)
+  return new Map(
+    entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined)
+  )
 }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { redact, urlSecrets, withoutCredentials } from '../secrets.js'
+import { shellWords } from '../words.js'
 import {
   type DependencySource,
   type Origins,
@@ -96,10 +97,6 @@ function splitArgs(text: string): { args: string; options: string } {
   return { args: tokens.slice(0, first).join(' ').trim(), options: tokens.slice(first).join(' ') }
 }
 
-function optionTokens(text: string): string[] {
-  return [...text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map(m => m[1] ?? m[2] ?? m[3])
-}
-
 /** The options pip reads in a requirements file (its req_file parser): does each take a value. */
 const FILE_OPTIONS: Record<string, boolean> = {
   '--config-settings': true,
@@ -162,7 +159,8 @@ function longOption(flag: string): string {
 
 /** `-x value`, `-xvalue`, `--long value`, `--long=value`, each as the option pip takes it for. */
 function readOptions(text: string): FileOption[] {
-  const tokens = optionTokens(text)
+  // pip splits option text with shlex: `-f"../x"` is `-f../x`, so the checks see what pip reads
+  const tokens = shellWords(text)
   const options: FileOption[] = []
   for (let i = 0; i < tokens.length;) {
     const token = tokens[i]
@@ -385,7 +383,7 @@ async function readOptionLine(
       throw fail(`"${text}" is an editable requirement; ${LOCAL_WHY}`)
     if (option.name === '--requirement' || option.name === '--constraint') {
       const isConstraint = option.name === '--constraint'
-      if (URL_PATTERN.test(option.value ?? ''))
+      if (URL_PATTERN.test(option.value ?? '') || /^(https?|file):/i.test(option.value ?? ''))
         throw fail(
           `"${text}" includes a file from a URL; keep it in the repository so the build identity covers what it lists`
         )
@@ -408,7 +406,7 @@ async function readOptionLine(
       }
     }
     if (INDEX_OPTIONS.includes(option.name))
-      await refuseOutside(walk, fileUrlPath(option.value ?? ''), option, fail)
+      await refuseOutside(walk, localIndexPath(option.value ?? '', walk.context.cwd), option, fail)
     copy.push(...option.written)
   }
   if (!includes)
@@ -465,7 +463,7 @@ async function findLinksFolder(
   value: string
 ): Promise<{ folder: string; besideFile: boolean } | undefined> {
   if (URL_PATTERN.test(value) || /^file:/i.test(value)) {
-    const folder = fileUrlPath(value)
+    const folder = fileUrlPath(value, walk.context.cwd)
     return folder !== undefined && (await exists(folder))
       ? { folder, besideFile: false }
       : undefined
@@ -476,9 +474,17 @@ async function findLinksFolder(
   return (await exists(folder)) ? { folder, besideFile: false } : undefined
 }
 
+/** Where pip reads an index from on the runner: a `file:` URL, or a path (pip takes an existing one). */
+function localIndexPath(value: string, cwd: string): string | undefined {
+  if (/^file:/i.test(value)) return fileUrlPath(value, cwd)
+  return URL_PATTERN.test(value) ? undefined : path.resolve(cwd, value)
+}
+
 /** The path of a `file:` URL; undefined for any other. */
-function fileUrlPath(value: string): string | undefined {
+function fileUrlPath(value: string, cwd: string): string | undefined {
   if (!/^file:/i.test(value)) return undefined
+  // pip turns `file:../x` (no //) into the relative path ../x, read from the working directory
+  if (!/^file:\/\//i.test(value)) return path.resolve(cwd, decodeURIComponent(value.slice(5)))
   try {
     return fileURLToPath(value)
   } catch {
