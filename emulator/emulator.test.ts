@@ -44,6 +44,13 @@ import {
   PutObjectCommand,
   S3Client
 } from '@aws-sdk/client-s3'
+import {
+  GetParameterCommand,
+  ParameterAlreadyExists,
+  ParameterNotFound,
+  PutParameterCommand,
+  SSMClient
+} from '@aws-sdk/client-ssm'
 import { startLambdaEmulator, type Emulator, type Fault } from './lambda-api.js'
 
 const ACCOUNT = '123456789012'
@@ -1039,6 +1046,148 @@ describe('authentication, access and regions', () => {
         })
       )
       expect(out.LayerVersionArn).toBe(`arn:aws:lambda:us-west-2:${ACCOUNT}:layer:deps:1`)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+})
+
+describe('SSM Parameter Store (JSON 1.1)', () => {
+  function ssm(region = 'us-east-1', maxAttempts?: number): SSMClient {
+    return new SSMClient({ region, endpoint: emulator.endpoint, credentials, maxAttempts })
+  }
+  const put = (client: SSMClient, Name: string, Value: string, Overwrite?: boolean) =>
+    client.send(new PutParameterCommand({ Name, Value, Type: 'String', Overwrite }))
+
+  it('creates a parameter at version 1 and GetParameter returns it with its ARN', async () => {
+    const written = await put(ssm(), '/layers/deps', 'arn:one')
+    expect(written.Version).toBe(1)
+    const { Parameter } = await ssm().send(new GetParameterCommand({ Name: '/layers/deps' }))
+    expect(Parameter).toMatchObject({
+      Name: '/layers/deps',
+      Type: 'String',
+      Value: 'arn:one',
+      Version: 1,
+      ARN: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/layers/deps`,
+      DataType: 'text'
+    })
+    expect(Parameter?.LastModifiedDate).toBeInstanceOf(Date)
+    expect(emulator.calls.map(c => c.operation)).toEqual(['PutParameter', 'GetParameter'])
+  })
+
+  it('refuses to replace a parameter without Overwrite, and counts versions with it', async () => {
+    await put(ssm(), 'deps-arn', 'arn:one')
+    const refused = await failure(put(ssm(), 'deps-arn', 'arn:two'))
+    expect(refused).toBeInstanceOf(ParameterAlreadyExists)
+    expect(status(refused)).toBe(400)
+    expect(emulator.ssmParameter('deps-arn')?.value).toBe('arn:one')
+
+    expect((await put(ssm(), 'deps-arn', 'arn:two', true)).Version).toBe(2)
+    expect((await put(ssm(), 'deps-arn', 'arn:two', true)).Version).toBe(3)
+    expect(emulator.ssmParameter('deps-arn')).toMatchObject({ value: 'arn:two', version: 3 })
+  })
+
+  it('answers ParameterNotFound for a missing parameter, and keeps each region apart', async () => {
+    await put(ssm('eu-west-1'), '/layers/deps', 'arn:eu')
+    const missing = await failure(
+      ssm('us-east-1').send(new GetParameterCommand({ Name: '/layers/deps' }))
+    )
+    expect(missing).toBeInstanceOf(ParameterNotFound)
+    expect(emulator.ssmParameter('/layers/deps', 'eu-west-1')?.arn).toBe(
+      `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/layers/deps`
+    )
+  })
+
+  it('refuses names SSM refuses with ValidationException, storing nothing', async () => {
+    for (const name of ['/layers/with space', 'awsLayer', '/SSM/deps', 'layers/deps', '/a//b']) {
+      const error = await failure(put(ssm(), name, 'arn'))
+      expect(error.name, name).toBe('ValidationException')
+      expect(status(error)).toBe(400)
+    }
+    const deep = await failure(put(ssm(), `/${Array(16).fill('l').join('/')}`, 'arn'))
+    expect(deep.name).toBe('HierarchyLevelLimitExceededException')
+    const long = await failure(put(ssm(), `/${'x'.repeat(1000)}`, 'arn'))
+    expect(long.name).toBe('ValidationException')
+    expect(long.message).toMatch(/1011/)
+    expect(emulator.ssmParameter('layers/deps')).toBeUndefined()
+  })
+
+  it('speaks JSON 1.1: POST / with X-Amz-Target, errors as __type and message', async () => {
+    const client = ssm()
+    const seen: Record<string, string>[] = []
+    client.middlewareStack.add(
+      next => async args => {
+        const request = args.request as {
+          method: string
+          path: string
+          headers: Record<string, string>
+        }
+        seen.push({ method: request.method, path: request.path, ...request.headers })
+        return next(args)
+      },
+      { step: 'finalizeRequest' }
+    )
+    await put(client, '/layers/deps', 'arn:one')
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      path: '/',
+      'x-amz-target': 'AmazonSSM.PutParameter',
+      'content-type': 'application/x-amz-json-1.1'
+    })
+    const response = await fetch(emulator.endpoint, {
+      method: 'POST',
+      headers: {
+        'X-Amz-Target': 'AmazonSSM.PutParameter',
+        'Content-Type': 'application/x-amz-json-1.1',
+        Authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIDTEST/20261130/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=0'
+      },
+      body: JSON.stringify({ Name: '/layers/deps', Value: 'arn:two', Type: 'String' })
+    })
+    expect(response.status).toBe(400)
+    expect(response.headers.get('content-type')).toBe('application/x-amz-json-1.1')
+    expect(await response.json()).toEqual({
+      __type: 'ParameterAlreadyExists',
+      message: expect.stringContaining('overwrite')
+    })
+  })
+
+  it('answers AccessDeniedException naming ssm:PutParameter and the parameter ARN', async () => {
+    emulator.deny('ssm:PutParameter')
+    const error = await failure(put(ssm(), '/layers/deps', 'arn:one'))
+    expect(error.name).toBe('AccessDeniedException')
+    expect(error.message).toContain(
+      `not authorized to perform: ssm:PutParameter on resource: arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/layers/deps`
+    )
+    expect(emulator.ssmParameter('/layers/deps')).toBeUndefined()
+    emulator.allow('ssm:PutParameter')
+    expect((await put(ssm(), '/layers/deps', 'arn:one')).Version).toBe(1)
+  })
+
+  it('plays the access-denied fault in one region only, and a throttle the SDK retries', async () => {
+    emulator.inject({ operation: 'PutParameter', kind: 'access-denied', region: 'eu-west-1' })
+    emulator.inject({ operation: 'PutParameter', kind: 'throttle', region: 'us-east-1' })
+    const denied = await failure(put(ssm('eu-west-1'), '/layers/deps', 'arn:eu'))
+    expect(denied.name).toBe('AccessDeniedException')
+    expect(denied.message).toContain(`arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/layers/deps`)
+    expect((await put(ssm('us-east-1'), '/layers/deps', 'arn:us')).Version).toBe(1)
+    expect(emulator.calls.map(c => `${c.region} ${c.status}`)).toEqual([
+      'eu-west-1 400',
+      'us-east-1 400',
+      'us-east-1 200'
+    ])
+    // once: the fault is spent
+    expect((await put(ssm('eu-west-1'), '/layers/deps', 'arn:eu')).Version).toBe(1)
+  })
+
+  it('is reached through AWS_ENDPOINT_URL_SSM alone', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_SSM', emulator.endpoint)
+    try {
+      const out = await new SSMClient({ region: 'us-west-2', credentials }).send(
+        new PutParameterCommand({ Name: '/layers/deps', Value: 'arn', Type: 'String' })
+      )
+      expect(out.Version).toBe(1)
+      expect(emulator.ssmParameter('/layers/deps', 'us-west-2')?.value).toBe('arn')
     } finally {
       vi.unstubAllEnvs()
     }

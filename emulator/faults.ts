@@ -22,6 +22,7 @@ export type FaultKind =
   | 'in-progress'
   | 'update-failed'
   | 'layers-changed'
+  | 'access-denied'
 
 /**
  * A failure to play on the next matching request(s).
@@ -38,7 +39,9 @@ export type FaultKind =
  * - update-failed: the function's next update is accepted but ends with LastUpdateStatus
  *   Failed (inject it on UpdateFunctionConfiguration);
  * - layers-changed: the function's layer list becomes `layers` (with a new RevisionId) just
- *   before the request is handled, as another deploy racing this one would leave it.
+ *   before the request is handled, as another deploy racing this one would leave it;
+ * - access-denied: AccessDenied for the operation's IAM action (SSM's names the parameter), as
+ *   `deny()` answers, but only for the matching requests (one region, a number of times).
  * `function` narrows requests that name a function, and picks the function that
  * stale-revision, in-progress, update-failed and layers-changed act on (default: the one the
  * request names).

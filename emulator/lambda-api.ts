@@ -48,11 +48,21 @@ import {
 } from './layers.js'
 import type { LambdaRequest } from './request.js'
 import { handleS3, S3_IAM_ACTIONS, s3Target, type S3Target } from './s3.js'
+import {
+  handleSsm,
+  SSM_REQUEST_BYTES,
+  SsmParameters,
+  ssmErrorReply,
+  ssmFaultError,
+  ssmOperation,
+  type ParameterState
+} from './ssm.js'
 import { EmulatorState, type FunctionState, type LayerVersionState } from './state.js'
 
 export type { Fault, FaultKind } from './faults.js'
 export type { NewFunction } from './functions.js'
 export type { FunctionState, LayerVersionState, PolicyStatement } from './state.js'
+export type { ParameterState } from './ssm.js'
 
 export interface EmulatorOptions {
   /** Default 0: the OS picks a free port. */
@@ -90,6 +100,8 @@ export interface Emulator {
   layerVersions(layerName: string, region?: string): LayerVersionState[]
   /** "bucket/key" → bytes. */
   s3Objects(region?: string): Map<string, Buffer>
+  /** An SSM parameter as Parameter Store holds it. */
+  ssmParameter(name: string, region?: string): ParameterState | undefined
   calls: Call[]
   inject(fault: Fault): void
   /** Answer AccessDenied to an IAM action, e.g. 'lambda:PublishLayerVersion' or 's3:PutObject'. */
@@ -165,6 +177,7 @@ function route(
 type Target =
   | { service: 'lambda'; operation: string; route?: LambdaRoute; params: Record<string, string> }
   | { service: 's3'; operation: string; s3?: S3Target }
+  | { service: 'ssm'; operation: string }
   | { service: 'layer-content'; operation: 'DownloadLayerContent'; path: string[] }
 
 export async function startLambdaEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -175,6 +188,7 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
   const calls: Call[] = []
   const faults = new Faults()
   const denied = new Set<string>()
+  const parameters = new SsmParameters()
   const latencyMs = options.latencyMs ?? 0
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
   let endpoint = ''
@@ -215,7 +229,7 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
     const url = new URL(req.url ?? '/', 'http://emulator')
     const method = req.method ?? 'GET'
     const scope = credentialScope(req.headers.authorization, url.searchParams)
-    const target = resolveTarget(method, url, scope, req.headers.host)
+    const target = resolveTarget(method, url, scope, req.headers)
     const region = scope?.region ?? ''
     let reply: Reply
     let fault: Fault | undefined
@@ -242,18 +256,33 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
           const resource = functionName
             ? state.functionArn(region, fault.function ?? functionName)
             : resourceArn(target, region)
-          const error = faultError(fault, target.service === 's3', resource)
+          const error =
+            target.service === 'ssm'
+              ? ssmFaultError(fault.kind)
+              : faultError(fault, target.service === 's3', resource)
           if (error) throw error
+          // SSM names the parameter from the body, so its handler answers this one itself
+          if (fault.kind === 'access-denied' && target.service !== 'ssm') {
+            throw target.service === 's3'
+              ? s3Error(403, 'AccessDenied', 'Access Denied')
+              : accessDenied(
+                  state.accountId,
+                  LAMBDA_IAM_ACTIONS[target.operation] ?? `lambda:${target.operation}`,
+                  resource
+                )
+          }
           applyFunctionFault(fault, state, region, functionName)
         }
-        reply = await dispatch(target, req, url, region)
+        reply = await dispatch(target, req, url, region, fault)
       }
     } catch (error) {
       const apiError = error instanceof ApiError ? error : internalError(error)
       reply =
         target.service === 'lambda'
           ? lambdaErrorReply(apiError)
-          : s3ErrorReply(apiError, method === 'HEAD')
+          : target.service === 'ssm'
+            ? ssmErrorReply(apiError)
+            : s3ErrorReply(apiError, method === 'HEAD')
     }
     await drain(req)
     if (fault?.kind === 'drop-response') {
@@ -273,7 +302,7 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
     method: string,
     url: URL,
     scope: CredentialScope | undefined,
-    host: string | undefined
+    headers: IncomingMessage['headers']
   ): Target {
     const segments = url.pathname.split('/').slice(1)
     if (segments[0] === '_layer-content' && method === 'GET') {
@@ -283,10 +312,13 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
         path: segments.slice(1)
       }
     }
+    // SSM (JSON 1.1) names its operation in X-Amz-Target, not in the path.
+    const ssm = ssmOperation(headers['x-amz-target'])
+    if (scope?.service === 'ssm' || ssm) return { service: 'ssm', operation: ssm ?? 'Unknown' }
     // Both endpoints may be the same URL: the signing scope says which service is meant.
     const isS3 = scope ? scope.service === 's3' : !/^\d{4}-\d{2}-\d{2}$/.test(segments[0] ?? '')
     if (isS3) {
-      const s3 = s3Target(method, url, host)
+      const s3 = s3Target(method, url, headers.host)
       return { service: 's3', operation: s3?.operation ?? 'Unknown', s3 }
     }
     for (const candidate of LAMBDA_ROUTES) {
@@ -303,8 +335,21 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
     target: Exclude<Target, { service: 'layer-content' }>,
     req: IncomingMessage,
     url: URL,
-    region: string
+    region: string,
+    fault: Fault | undefined
   ): Promise<Reply> {
+    if (target.service === 'ssm') {
+      const { body } = await readBody(req, SSM_REQUEST_BYTES)
+      if (!body) throw requestTooLarge(target.operation, SSM_REQUEST_BYTES)
+      return handleSsm({
+        parameters,
+        accountId: state.accountId,
+        region,
+        operation: target.operation,
+        body,
+        isDenied: action => denied.has(action) || fault?.kind === 'access-denied'
+      })
+    }
     if (target.service === 's3') {
       if (!target.s3) {
         throw s3Error(
@@ -379,6 +424,7 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
         (a, b) => a.version - b.version
       ),
     s3Objects: (region = DEFAULT_REGION) => state.region(region).objects,
+    ssmParameter: (name, region = DEFAULT_REGION) => parameters.region(region).get(name),
     inject: fault => faults.inject(fault),
     deny: action => void denied.add(action),
     allow: action => void denied.delete(action)

@@ -13,7 +13,13 @@ import type { Target } from './facts.js'
 import { checkPipArgs } from './builder/pip.js'
 import { errorMessage } from './errors.js'
 import { shellWords } from './words.js'
-import { isLayerName, parseFunctionRef, parseSharePrincipal } from './names.js'
+import {
+  isLayerName,
+  layerBaseName,
+  parseFunctionRef,
+  parseSharePrincipal,
+  ssmParameterNames
+} from './names.js'
 import { credentialsNeedEncoding, pipArgSecrets, redact, redactUrl, urlSecrets } from './secrets.js'
 import { checkArtifactName } from './report/artifact.js'
 import { canonicalName } from './sources/pep508.js'
@@ -56,6 +62,8 @@ export interface ActionInputs {
   shareWith: string[]
   /** 0 keeps every version. */
   keepVersions: number
+  /** SSM parameter name (with placeholders) that receives the layer version ARN per region. */
+  ssmParameter?: string
   uploadArtifact: boolean
   artifactName?: string
   artifactRetentionDays?: number
@@ -97,6 +105,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   functions: '',
   'share-with': '',
   'keep-versions': '',
+  'ssm-parameter': '',
   'upload-artifact': 'false',
   'artifact-name': '',
   'artifact-retention-days': ''
@@ -165,6 +174,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     functions: unique(list(get('functions'), /\n/).map(checkFunction)),
     shareWith: list(get('share-with')).map(checkPrincipal),
     keepVersions: wholeNumber(get, 'keep-versions', 0, 10_000) ?? 0,
+    ssmParameter: readSsmParameter(get, runtime.name, architecture),
     uploadArtifact: bool(get, 'upload-artifact'),
     artifactName: readArtifactName(get),
     artifactRetentionDays: wholeNumber(get, 'artifact-retention-days', 1, 90),
@@ -180,6 +190,32 @@ function readArtifactName(get: GetInput): string | undefined {
   const name = get('artifact-name')
   if (name) asInputError(() => checkArtifactName(name))
   return name || undefined
+}
+
+/**
+ * Checked for each region given (or a typical one when the region comes from the SDK chain;
+ * the AWS preflight checks again with it), so a name SSM would refuse fails before pip.
+ */
+function readSsmParameter(
+  get: GetInput,
+  runtime: string,
+  architecture: Architecture
+): string | undefined {
+  const template = get('ssm-parameter')
+  if (!template) return undefined
+  const regions = list(get('regions'))
+  // only a build (publish: false) may have no layer name; the template is still checked
+  const layer = layerBaseName(get('layer-name')) || 'layer'
+  try {
+    ssmParameterNames(
+      template,
+      { runtime, architecture, layer },
+      regions.length ? regions : ['us-east-1']
+    )
+  } catch (error) {
+    throw new InputError(`ssm-parameter: ${errorMessage(error)}`)
+  }
+  return template
 }
 
 function readRuntime(name: string, today: Date, warnings: string[]): RuntimeFacts {

@@ -116,3 +116,103 @@ export function parseSharePrincipal(entry: string): ShareGrant {
     `share-with: "${entry}" is not accepted; use a 12-digit account id, an organization id (o-...), or public`
   )
 }
+
+// SSM parameter names, from PutParameter's Name in the Systems Manager API reference: letters,
+// digits, _ . - and / between hierarchy levels (a hierarchy starts with /), at most fifteen
+// levels, never starting with "aws" or "ssm" (any case), and the parameter's ARN at most 1011
+// characters (`arn:aws:ssm:us-east-2:111122223333:parameter/` counts toward them).
+const SSM_NAME_CHARACTERS = /^[a-zA-Z0-9_.\-/]+$/
+const SSM_RESERVED_PREFIX = /^(aws|ssm)/i
+const SSM_HIERARCHY_MAX = 15
+const SSM_ARN_MAX = 1011
+
+/** What `{region}`, `{runtime}`, `{architecture}` and `{layer}` stand for in ssm-parameter. */
+export interface SsmPlaceholders {
+  region: string
+  runtime: string
+  architecture: string
+  /** The layer's name, also when layer-name is an ARN. */
+  layer: string
+}
+
+export const SSM_PLACEHOLDERS: readonly (keyof SsmPlaceholders)[] = [
+  'region',
+  'runtime',
+  'architecture',
+  'layer'
+]
+
+/** The ssm-parameter template with its placeholders filled in; an unknown one throws. */
+export function ssmParameterName(template: string, values: SsmPlaceholders): string {
+  return template.replace(/\{([^{}]*)\}/g, (placeholder, key: string) => {
+    if (!(SSM_PLACEHOLDERS as readonly string[]).includes(key)) {
+      throw new Error(
+        `unknown placeholder ${placeholder} in "${template}"; use ${SSM_PLACEHOLDERS.map(p => `{${p}}`).join(', ')}`
+      )
+    }
+    return values[key as keyof SsmPlaceholders]
+  })
+}
+
+/** arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME, the ARN IAM policies name. */
+export function ssmParameterArn(name: string, region: string, account: string): string {
+  return `arn:${partitionOf(region)}:ssm:${region}:${account}:parameter${name.startsWith('/') ? '' : '/'}${name}`
+}
+
+/** Why SSM would refuse this parameter name in this region, or undefined when it would not. */
+export function ssmNameProblem(name: string, region: string): string | undefined {
+  const levels = name.startsWith('/') ? name.slice(1).split('/') : name.split('/')
+  if (!SSM_NAME_CHARACTERS.test(name)) {
+    return 'SSM parameter names hold only letters, digits, _ . - and /'
+  }
+  if (name.includes('/') && !name.startsWith('/')) {
+    return 'a hierarchy must start with / (for example /layers/deps)'
+  }
+  if (levels.some(level => level === '')) return 'a hierarchy level is empty (// or a trailing /)'
+  if (SSM_RESERVED_PREFIX.test(levels[0])) {
+    return 'SSM reserves names starting with aws or ssm (any case)'
+  }
+  if (levels.length > SSM_HIERARCHY_MAX) {
+    return `SSM allows at most ${SSM_HIERARCHY_MAX} hierarchy levels, this has ${levels.length}`
+  }
+  // Any account id has 12 digits: the length check needs no AWS call.
+  const arnLength = ssmParameterArn(name, region, '000000000000').length
+  if (arnLength > SSM_ARN_MAX) {
+    return `its ARN in ${region} would be ${arnLength} characters; SSM allows ${SSM_ARN_MAX}`
+  }
+  return undefined
+}
+
+/**
+ * The parameter name in each region, checked: throws naming the first name SSM would refuse,
+ * so a bad name fails before any AWS call.
+ */
+export function ssmParameterNames(
+  template: string,
+  values: Omit<SsmPlaceholders, 'region'>,
+  regions: readonly string[]
+): Map<string, string> {
+  const names = new Map<string, string>()
+  for (const region of regions) {
+    const name = ssmParameterName(template, { ...values, region })
+    const problem = ssmNameProblem(name, region)
+    if (problem) throw new Error(`"${name}" is not an SSM parameter name: ${problem}`)
+    names.set(region, name)
+  }
+  return names
+}
+
+const PARTITIONS: ReadonlyArray<[prefix: string, partition: string]> = [
+  ['cn-', 'aws-cn'],
+  ['us-gov-', 'aws-us-gov'],
+  ['us-isob-', 'aws-iso-b'],
+  ['us-isof-', 'aws-iso-f'],
+  ['us-iso-', 'aws-iso'],
+  ['eu-isoe-', 'aws-iso-e'],
+  ['eusc-', 'aws-eusc']
+]
+
+/** The AWS partition a region belongs to (aws, aws-cn, aws-us-gov, the isolated ones). */
+export function partitionOf(region: string): string {
+  return PARTITIONS.find(([prefix]) => region.startsWith(prefix))?.[1] ?? 'aws'
+}

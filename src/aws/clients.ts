@@ -1,8 +1,10 @@
 // AWS clients, created once per region. Credentials, region and endpoints come only from the
 // SDK's default chain (env, profile, OIDC via aws-actions/configure-aws-credentials), and
-// AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL_S3 point the action at a local Lambda API.
+// AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL_S3 (/ AWS_ENDPOINT_URL_SSM) point the action at a
+// local Lambda API.
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda'
 import { S3Client } from '@aws-sdk/client-s3'
+import type { SSMClient } from '@aws-sdk/client-ssm'
 import { ACTION_NAME } from '../facts.js'
 import { describeAwsError } from './errors.js'
 
@@ -13,6 +15,8 @@ export const ACTION_VERSION = '1.0.0'
 export interface AwsClients {
   lambda(region: string): LambdaClient
   s3(region: string): S3Client
+  /** Loads @aws-sdk/client-ssm on first use: only a run with ssm-parameter needs it. */
+  ssm(region: string): Promise<SSMClient>
 }
 
 /** Settings shared by every client; tests pass an endpoint, credentials or a fast retry. */
@@ -28,6 +32,7 @@ const MAX_ATTEMPTS = 5
 export function awsClients(settings: ClientSettings = {}, env = process.env): AwsClients {
   const lambdas = new Map<string, LambdaClient>()
   const buckets = new Map<string, S3Client>()
+  const parameterStores = new Map<string, Promise<SSMClient>>()
   const common = {
     maxAttempts: MAX_ATTEMPTS,
     customUserAgent: [[ACTION_NAME, ACTION_VERSION]] as [string, string][],
@@ -51,6 +56,17 @@ export function awsClients(settings: ClientSettings = {}, env = process.env): Aw
           forcePathStyle: usesCustomS3Endpoint(settings, env)
         })
         buckets.set(region, client)
+      }
+      return client
+    },
+    ssm(region) {
+      let client = parameterStores.get(region)
+      if (!client) {
+        // AWS_ENDPOINT_URL_SSM is read by the SDK itself, like AWS_ENDPOINT_URL_LAMBDA.
+        client = import('@aws-sdk/client-ssm').then(
+          ({ SSMClient }) => new SSMClient({ ...common, region })
+        )
+        parameterStores.set(region, client)
       }
       return client
     }

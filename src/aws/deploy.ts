@@ -18,6 +18,7 @@ import { isAccessDenied } from './errors.js'
 import { errorMessage } from '../errors.js'
 import { publishLayer, type LayerRequest, type PublishResult } from './publish.js'
 import { parseShareWith, revokeStaleGrants, shareLayerVersion } from './share.js'
+import { writeLayerParameter, type ParameterWrite } from './ssm.js'
 
 export interface DeployPlan extends LayerRequest {
   regions: string[]
@@ -26,6 +27,8 @@ export interface DeployPlan extends LayerRequest {
   shareWith: string[]
   /** Keep the newest N versions; undefined or 0 deletes nothing. */
   keepVersions?: number
+  /** SSM parameter (with placeholders) that receives the layer version ARN in each region. */
+  ssmParameter?: string
 }
 
 export interface DeployOptions {
@@ -44,6 +47,8 @@ export interface RegionResult {
   revoked?: string[]
   functions: AttachResult[]
   cleanup?: CleanupResult
+  /** The SSM parameter written with the layer version ARN (ssm-parameter). */
+  parameter?: ParameterWrite
   /** Why publishing, sharing or cleanup failed in this region. */
   errors: string[]
 }
@@ -159,6 +164,17 @@ async function deployRegion(
     }
   }
 
+  // After sharing, so an account that reads the ARN may already use it.
+  if (plan.ssmParameter) {
+    result.parameter = await writeLayerParameter(
+      clients,
+      region,
+      { ...plan, ssmParameter: plan.ssmParameter },
+      layer
+    )
+    if (result.parameter.error) result.errors.push(`ssm-parameter: ${result.parameter.error}`)
+  }
+
   const fit = { runtimes: plan.compatibleRuntimes, architectures: plan.compatibleArchitectures }
   result.functions = await mapLimit(functions, options.functionConcurrency ?? 4, name =>
     attachToFunction(lambda, name, layer.layerVersionArn, fit, { region, waiter: options.waiter })
@@ -262,6 +278,11 @@ export function logDeploy(result: DeployResult): void {
     if (layer) {
       core.info(
         `${region.region}: ${layer.layerVersionArn} (${layer.published ? 'published' : 'unchanged, reused'})`
+      )
+    }
+    if (region.parameter?.version !== undefined) {
+      core.info(
+        `${region.region}: SSM parameter ${region.parameter.name} is version ${region.parameter.version}`
       )
     }
     for (const fn of region.functions) core.info(`${region.region}: ${fn.function} ${fn.status}`)

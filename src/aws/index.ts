@@ -4,12 +4,13 @@ import path from 'node:path'
 import type { BuildReport } from '../builder/index.js'
 import { ACTION_NAME, LIMITS } from '../facts.js'
 import type { ActionInputs } from '../inputs.js'
-import { checkLayerRegion } from '../names.js'
+import { checkLayerRegion, layerBaseName, ssmParameterNames } from '../names.js'
 import type { DependencySource } from '../sources/index.js'
 import { placeFunctions } from './attach.js'
 import { defaultClients, defaultRegion } from './clients.js'
 import { deployLayer, logDeploy, type DeployResult } from './deploy.js'
 import { describeAwsError } from './errors.js'
+import { errorMessage } from '../errors.js'
 
 /**
  * Before the build: the regions to publish to and credentials that resolve, so a missing
@@ -20,6 +21,7 @@ export async function preflight(inputs: ActionInputs): Promise<string[]> {
   for (const region of regions) checkLayerRegion(inputs.layerName as string, region)
   const [unplaced] = placeFunctions(inputs.functions, regions).unplaced
   if (unplaced) throw new Error(`functions: ${unplaced.error}`)
+  if (inputs.ssmParameter) checkParameterNames(inputs, regions)
   try {
     await defaultClients().lambda(regions[0]).config.credentials()
   } catch (error) {
@@ -28,6 +30,20 @@ export async function preflight(inputs: ActionInputs): Promise<string[]> {
     )
   }
   return regions
+}
+
+/** Again with the regions now known (inputs.ts checked a typical one when none was given). */
+function checkParameterNames(inputs: ActionInputs, regions: string[]): void {
+  const { runtime, architecture } = inputs.target
+  try {
+    ssmParameterNames(
+      inputs.ssmParameter as string,
+      { runtime: runtime.name, architecture, layer: layerBaseName(inputs.layerName as string) },
+      regions
+    )
+  } catch (error) {
+    throw new Error(`ssm-parameter: ${errorMessage(error)}`)
+  }
 }
 
 export async function publishAndAttach(
@@ -50,7 +66,8 @@ export async function publishAndAttach(
     regions,
     functions: inputs.functions,
     shareWith: inputs.shareWith,
-    keepVersions: inputs.keepVersions
+    keepVersions: inputs.keepVersions,
+    ssmParameter: inputs.ssmParameter
   })
   logDeploy(result)
   return result

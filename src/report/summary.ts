@@ -177,6 +177,16 @@ export function deploySummary(result: DeployResult): string {
       : `failed: ${region.errors.join('; ')}`
     lines.push(`| ${region.region} | ${layer ? `\`${layer.layerVersionArn}\`` : ''} | ${what} |`)
   }
+  const parameters = result.regions.flatMap(r =>
+    r.parameter ? [{ region: r.region, ...r.parameter }] : []
+  )
+  if (parameters.length > 0) {
+    lines.push('', '### SSM parameters', '', '| region | parameter | |', '|---|---|---|')
+    for (const parameter of parameters) {
+      const what = parameter.error ? `failed: ${parameter.error}` : `version ${parameter.version}`
+      lines.push(`| ${parameter.region} | \`${parameter.name}\` | ${what} |`)
+    }
+  }
   const functions = result.regions.flatMap(r => r.functions)
   if (functions.length > 0) {
     lines.push(
