@@ -227,6 +227,38 @@ describe('regions and functions', () => {
   })
 })
 
+describe('ssm-parameter', () => {
+  it('is off by default and kept as written, placeholders and all', () => {
+    expect(read({}).ssmParameter).toBeUndefined()
+    expect(read({ 'ssm-parameter': '/layers/{layer}/{region}' }).ssmParameter).toBe(
+      '/layers/{layer}/{region}'
+    )
+  })
+
+  it('refuses a name SSM would refuse in one of the regions, in one line naming the input', () => {
+    const error = (() => {
+      try {
+        read({ 'ssm-parameter': '/layers/{layer}/{region}/x y', regions: 'eu-west-1' })
+      } catch (caught) {
+        return caught
+      }
+    })()
+    expect(error).toBeInstanceOf(InputError)
+    expect((error as Error).message).toBe(
+      'ssm-parameter: "/layers/deps/eu-west-1/x y" is not an SSM parameter name: SSM parameter names hold only letters, digits, _ . - and /'
+    )
+  })
+
+  it('fills {layer} with the name of a layer ARN and refuses an unknown placeholder', () => {
+    expect(() =>
+      read({
+        'layer-name': 'arn:aws:lambda:eu-west-1:123456789012:layer:orders',
+        'ssm-parameter': '/{layer}/{env}'
+      })
+    ).toThrow('ssm-parameter: unknown placeholder {env} in "/{layer}/{env}"')
+  })
+})
+
 describe('pip-args', () => {
   it('splits like a shell would, without running one', () => {
     expect(

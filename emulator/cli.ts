@@ -48,6 +48,7 @@ async function run(
   console.log(`Lambda API emulator listening on ${emulator.endpoint}`)
   console.log(`  export AWS_ENDPOINT_URL_LAMBDA=${emulator.endpoint}`)
   console.log(`  export AWS_ENDPOINT_URL_S3=${emulator.endpoint}`)
+  console.log(`  export AWS_ENDPOINT_URL_SSM=${emulator.endpoint}`)
   console.log(
     '  (any credentials will do, e.g. AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=x)'
   )

@@ -1,12 +1,13 @@
 // The bundled action writing the newest layer version ARN to an SSM parameter in each region,
 // against the emulator's Parameter Store (reached with AWS_ENDPOINT_URL_SSM, as a user would
 // point the SDK at a VPC endpoint), with real pip against the test index.
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startLambdaEmulator, type Emulator } from '../../emulator/lambda-api.js'
-import { failure, runAction, type ActionRun } from '../support/action.js'
+import { BUNDLE, failure, runAction, type ActionRun } from '../support/action.js'
 import { catalog } from '../support/catalog.js'
 import { startIndex, type PackageIndex } from '../support/index-server.js'
 
@@ -30,10 +31,30 @@ beforeEach(async () => {
   layerName = `shared-deps-${++counter}`
 })
 
-async function deploy(inputs: Record<string, string>): Promise<ActionRun> {
+/** The bundle's files that Node loaded during a run, through a module load hook. */
+interface WatchedRun extends ActionRun {
+  loaded: string[]
+}
+
+async function deploy(inputs: Record<string, string>): Promise<WatchedRun> {
   const project = await mkdtemp(path.join(os.tmpdir(), 'project-'))
+  const loadedLog = path.join(project, 'loaded.log')
+  const hook = path.join(project, 'log-loads.mjs')
+  await writeFile(loadedLog, '')
+  await writeFile(
+    hook,
+    `import { registerHooks } from 'node:module'
+import { appendFileSync } from 'node:fs'
+registerHooks({
+  load(url, context, nextLoad) {
+    appendFileSync(${JSON.stringify(loadedLog)}, url + '\\n')
+    return nextLoad(url, context)
+  }
+})
+`
+  )
   await writeFile(path.join(project, 'requirements.txt'), 'tinyjson==1.0.0\n')
-  return runAction(
+  const run = await runAction(
     { 'index-url': index.url, runtime: 'python3.12', 'layer-name': layerName, ...inputs },
     {
       cwd: project,
@@ -44,10 +65,23 @@ async function deploy(inputs: Record<string, string>): Promise<ActionRun> {
         AWS_ENDPOINT_URL_LAMBDA: emulator.endpoint,
         AWS_ENDPOINT_URL_S3: emulator.endpoint,
         // the SDK reads the SSM endpoint by itself: no code in the action names it
-        AWS_ENDPOINT_URL_SSM: emulator.endpoint
+        AWS_ENDPOINT_URL_SSM: emulator.endpoint,
+        NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`
       }
     }
   )
+  const loaded = (await readFile(loadedLog, 'utf8')).split('\n').filter(Boolean)
+  return { ...run, loaded: loaded.map(url => path.basename(new URL(url).pathname)) }
+}
+
+/** The bundle's lazy chunk that holds @aws-sdk/client-ssm. */
+async function ssmChunk(): Promise<string> {
+  const dist = path.dirname(BUNDLE)
+  for (const file of await readdir(dist)) {
+    if (!file.endsWith('.js')) continue
+    if ((await readFile(path.join(dist, file), 'utf8')).includes('AmazonSSM')) return file
+  }
+  throw new Error('no chunk of dist/ holds the SSM client')
 }
 
 const arnOf = (region: string, version = 1) =>
@@ -71,6 +105,18 @@ describe('ssm-parameter', () => {
     expect(run.summary).toContain('### SSM parameters')
     expect(run.summary).toContain(`| eu-west-1 | \`${parameterOf('eu-west-1')}\` | version 1 |`)
     expect(run.summary).toContain(`| us-east-1 | \`${parameterOf('us-east-1')}\` | version 1 |`)
+    expect(run.loaded).toContain(await ssmChunk())
+  })
+
+  it('never loads the SSM client when ssm-parameter is not set', async () => {
+    const run = await deploy({})
+    expect(run.exitCode, run.stdout).toBe(0)
+    // the hook saw the bundle and its AWS chunk load, so its silence about SSM means something
+    expect(run.loaded).toContain('index.js')
+    expect(run.loaded.length).toBeGreaterThan(2)
+    expect(run.loaded).not.toContain(await ssmChunk())
+    expect(emulator.calls.map(call => call.operation)).not.toContain('PutParameter')
+    expect(run.summary).not.toContain('SSM parameters')
   })
 
   it('rewrites the parameter when an unchanged layer is reused: version 2, the same ARN', async () => {
