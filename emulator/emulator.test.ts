@@ -992,6 +992,26 @@ describe('faults', () => {
       ['PutObject', 200]
     ])
   })
+
+  it('denies a Lambda or S3 action in one region only (access-denied)', async () => {
+    emulator.inject({
+      operation: 'PublishLayerVersion',
+      kind: 'access-denied',
+      region: 'eu-west-1'
+    })
+    emulator.inject({ operation: 'PutObject', kind: 'access-denied' })
+    const denied = await failure(publish(lambda('eu-west-1')))
+    expect(denied.name).toBe('AccessDeniedException')
+    expect(denied.message).toContain(
+      `not authorized to perform: lambda:PublishLayerVersion on resource: arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:deps`
+    )
+    expect((await publish(lambda('us-east-1'))).version).toBe(1)
+    expect(emulator.layerVersions('deps', 'eu-west-1')).toEqual([])
+    const s3Denied = await failure(
+      s3().send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' }))
+    )
+    expect(s3Denied.name).toBe('AccessDenied')
+  })
 })
 
 describe('authentication, access and regions', () => {
