@@ -36,7 +36,10 @@ interface WatchedRun extends ActionRun {
   loaded: string[]
 }
 
-async function deploy(inputs: Record<string, string>): Promise<WatchedRun> {
+async function deploy(
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): Promise<WatchedRun> {
   const project = await mkdtemp(path.join(os.tmpdir(), 'project-'))
   const loadedLog = path.join(project, 'loaded.log')
   const hook = path.join(project, 'log-loads.mjs')
@@ -66,7 +69,8 @@ registerHooks({
         AWS_ENDPOINT_URL_S3: emulator.endpoint,
         // the SDK reads the SSM endpoint by itself: no code in the action names it
         AWS_ENDPOINT_URL_SSM: emulator.endpoint,
-        NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`
+        NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`,
+        ...env
       }
     }
   )
@@ -166,6 +170,17 @@ describe('ssm-parameter', () => {
     )
     expect(emulator.calls).toEqual([])
     expect(emulator.layerVersions(layerName)).toEqual([])
+  })
+
+  it('checks the name again in the region from the SDK chain, before any AWS call', async () => {
+    // 44 characters of ARN before it in us-east-1 make 1011; ap-southeast-2 adds five
+    const name = `/${'x'.repeat(966)}`
+    const run = await deploy({ 'ssm-parameter': name }, { AWS_REGION: 'ap-southeast-2' })
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toBe(
+      `ssm-parameter: "${name}" is not an SSM parameter name: its ARN in ap-southeast-2 would be 1016 characters; SSM allows 1011`
+    )
+    expect(emulator.calls).toEqual([])
   })
 
   it('refuses an unknown placeholder in one line before any AWS call', async () => {

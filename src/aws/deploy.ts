@@ -166,12 +166,7 @@ async function deployRegion(
 
   // After sharing, so an account that reads the ARN may already use it.
   if (plan.ssmParameter) {
-    result.parameter = await writeLayerParameter(
-      clients,
-      region,
-      { ...plan, ssmParameter: plan.ssmParameter },
-      layer
-    )
+    result.parameter = await writeLayerParameter(clients, region, plan.ssmParameter, plan, layer)
     if (result.parameter.error) result.errors.push(`ssm-parameter: ${result.parameter.error}`)
   }
 

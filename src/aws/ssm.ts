@@ -17,11 +17,6 @@ export interface ParameterWrite {
   error?: string
 }
 
-export interface ParameterPlan extends Pick<LayerRequest, 'layerName' | 'target'> {
-  /** The ssm-parameter input, with its placeholders. */
-  ssmParameter: string
-}
-
 /**
  * PutParameter, Type String, Overwrite: the parameter holds the ARN this run left the layer at.
  * A failure is returned, not thrown: the layer is published and functions still move onto it.
@@ -29,18 +24,21 @@ export interface ParameterPlan extends Pick<LayerRequest, 'layerName' | 'target'
 export async function writeLayerParameter(
   clients: AwsClients,
   region: string,
-  plan: ParameterPlan,
+  /** The ssm-parameter input, with its placeholders. */
+  template: string,
+  plan: Pick<LayerRequest, 'layerName' | 'target'>,
   layer: PublishResult
 ): Promise<ParameterWrite> {
   const { runtime, architecture } = plan.target
   const layerName = layerBaseName(plan.layerName)
-  const name = ssmParameterName(plan.ssmParameter, {
-    region,
-    runtime: runtime.name,
-    architecture,
-    layer: layerName
-  })
+  let name = template
   try {
+    name = ssmParameterName(template, {
+      region,
+      runtime: runtime.name,
+      architecture,
+      layer: layerName
+    })
     const client = await clients.ssm(region)
     const { PutParameterCommand } = await import('@aws-sdk/client-ssm')
     const written = await awsCall(
