@@ -1,6 +1,7 @@
-// A local AWS Lambda API (layers, function configuration) and the slice of S3 that large
-// layer zips travel through, speaking the real wire protocols so the unmodified AWS SDK can
-// be pointed at it with AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL_S3. It also plays the
+// A local AWS Lambda API (layers, function configuration), the slice of S3 that large
+// layer zips travel through and the SSM parameters that advertise the newest ARN (ssm.ts),
+// speaking the real wire protocols so the unmodified AWS SDK can be pointed at it with
+// AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SSM. It also plays the
 // failures a real account produces (throttling, 5xx, dropped connections, concurrent
 // updates, missing permissions) on request, for tests and the demo.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
