@@ -203,12 +203,16 @@ describe('verifyLayer', () => {
     const whole = x86(['GLIBC_2.39'])
     const shoff = Number(whole.readBigUInt64LE(0x28))
     const tableEnd = shoff + whole.readUInt16LE(0x3c) * whole.readUInt16LE(0x3a)
+    // without section headers the loader's program headers still tell: GLIBC_2.39 is found
     const noSections = Buffer.from(whole)
     noSections.writeBigUInt64LE(0n, 0x28)
+    const noHeaders = Buffer.from(noSections)
+    noHeaders.writeBigUInt64LE(0n, 0x20)
     const layer = site(
       {
         'mypkg/_core.so': whole.subarray(0, 200),
         'mypkg/_header_only.so': whole.subarray(0, 64),
+        'mypkg/_no_headers.so': noHeaders,
         'mypkg/_sectionless.so': noSections,
         'mypkg/_whole.so': whole.subarray(0, whole.length),
         'mypkg/_fine.so': x86()
@@ -219,13 +223,14 @@ describe('verifyLayer', () => {
     expect(findings.map(f => [f.file, f.kind])).toEqual([
       ['mypkg/_core.so', 'unreadable'],
       ['mypkg/_header_only.so', 'unreadable'],
-      ['mypkg/_sectionless.so', 'unreadable'],
+      ['mypkg/_no_headers.so', 'unreadable'],
+      ['mypkg/_sectionless.so', 'glibc'],
       ['mypkg/_whole.so', 'glibc']
     ])
     expect(findings.slice(0, 3).map(f => f.message)).toEqual([
       `mypkg 1.0: mypkg/_core.so cannot be read whole: truncated ELF (section headers end at byte ${tableEnd}, the file has 200); it would fail to load on Lambda`,
       `mypkg 1.0: mypkg/_header_only.so cannot be read whole: truncated ELF (section headers end at byte ${tableEnd}, the file has 64); it would fail to load on Lambda`,
-      'mypkg 1.0: mypkg/_sectionless.so cannot be read whole: no section headers, so the glibc versions it needs cannot be checked'
+      'mypkg 1.0: mypkg/_no_headers.so cannot be read whole: no section or program headers, so the libraries and versions it needs cannot be checked'
     ])
   })
 
