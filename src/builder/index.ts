@@ -92,7 +92,11 @@ export async function buildLayer(
 
   await normalizeRecords(siteDir)
   const findings =
-    inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
+    inputs.verify === 'off'
+      ? []
+      : await verifyLayer(siteDir, packages, inputs.target, {
+          onWarning: message => core.warning(message)
+        })
   annotateFindings(findings, inputs.verify, source, distributions)
 
   const { runtime, architecture } = inputs.target
