@@ -134,6 +134,26 @@ describe('parseElf on fixtures', () => {
       await parseElf(bytes) // a throw fails the test
     }
   })
+
+  it('never throws on corrupted bytes read through program headers either', async () => {
+    const whole = makeSharedObject({
+      machine: 'x86_64',
+      glibc: ['GLIBC_2.17'],
+      needs: { 'libstdc++.so.6': ['GLIBCXX_3.4.21'] },
+      runpath: '$ORIGIN'
+    })
+    whole.writeBigUInt64LE(0n, 0x28) // no section headers
+    expect((await parseElf(whole))?.needed).toEqual(['libc.so.6', 'libstdc++.so.6'])
+    let seed = 7
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+    for (let round = 0; round < 2000; round++) {
+      const bytes = Buffer.from(whole)
+      for (let flips = 0; flips < 4; flips++) {
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
+      }
+      await parseElf(bytes)
+    }
+  })
 })
 
 describe('readElfFile', () => {

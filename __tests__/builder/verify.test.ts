@@ -502,6 +502,29 @@ describe('the link check', () => {
     expect(await verifyWithWarnings(pinned, AL2023_X86)).toEqual({ findings: [], warnings: [] })
   })
 
+  it('takes a DT_NEEDED with a slash as a path: absolute under /opt/python resolves, relative does not', async () => {
+    const layer = site({
+      'pkg/_a.so': linked({ needed: ['/opt/python/pkg/vendor/libabs.so.1'] }),
+      'pkg/vendor/libabs.so.1': linked(),
+      'other/_b.so': linked({ needed: ['vendor/librel.so.1'] }),
+      'other/vendor/librel.so.1': linked()
+    })
+    const { findings, warnings } = await verifyWithWarnings(layer, AL2023_X86)
+    expect(findings).toEqual([])
+    expect(warnings).toEqual([
+      expect.stringMatching(/^other 1\.0: vendor\/librel\.so\.1 \(other\/_b\.so\)/)
+    ])
+  })
+
+  it('shows a hostile library name with its control characters replaced and its length cut', async () => {
+    const hostile = `libevil\n::error::forged${'x'.repeat(1000)}.so`
+    const layer = site({ 'evil/_x.so': linked({ needed: [hostile] }) })
+    const { warnings } = await verifyWithWarnings(layer, AL2023_X86)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).not.toContain('\n')
+    expect(warnings[0]).toContain(`libevil?::error::forged${'x'.repeat(255 - 23)}… (evil/_x.so)`)
+  })
+
   it('leaves the libraries of an object built for the other machine to the architecture finding', async () => {
     const layer = site({ 'pg/_pq.so': linkedArm({ needed: ['libpq.so.5'] }) })
     const { findings } = await verifyWithWarnings(layer, AL2023_X86)

@@ -46,6 +46,11 @@ const DT_RUNPATH = 29
 const DT_VERNEED = 0x6ffffffe
 const DT_VERNEEDNUM = 0x6fffffff
 const HEADER_BYTES = 64
+/**
+ * Without section headers the verneed records' extent is unknown; real ones take a few hundred
+ * bytes, so this much is read, not the rest of a segment that may be tens of megabytes.
+ */
+const VERNEED_MAX_BYTES = 64 * 1024
 
 interface Header {
   machine: string
@@ -152,6 +157,13 @@ async function inspectElf(fileSize: number, read: ReadRegion): Promise<ElfInfo |
   const cut = sections.findIndex(section => hasBytes(section) && end(section) > fileSize)
   if (cut !== -1) return truncated(`section ${cut} ends`, end(sections[cut]))
   const facts: DynamicFacts = { ...found }
+  // .dynamic and .gnu.version_r share .dynstr, megabytes in a big C++ library: read it once
+  const stringTables = new Map<number, Promise<Buffer>>()
+  const readStrings = (index: number) => {
+    const table = stringTables.get(index) ?? read(sections[index])
+    stringTables.set(index, table)
+    return table
+  }
 
   const dynamic = sections.find(section => section.type === SHT_DYNAMIC)
   if (dynamic) {
@@ -162,7 +174,7 @@ async function inspectElf(fileSize: number, read: ReadRegion): Promise<ElfInfo |
       )
     }
     const entries = readDynamic(header, await read(dynamic))
-    const named = namedEntries(entries, await read(strings))
+    const named = namedEntries(entries, await readStrings(dynamic.link))
     if (typeof named === 'string') return malformed(`malformed ELF (${named})`)
     Object.assign(facts, named)
   }
@@ -175,7 +187,12 @@ async function inspectElf(fileSize: number, read: ReadRegion): Promise<ElfInfo |
         `malformed ELF (.gnu.version_r takes its names from section ${verneed.link}, which holds none)`
       )
     }
-    const needs = readVerneed(header, await read(verneed), verneed.info, await read(strings))
+    const needs = readVerneed(
+      header,
+      await read(verneed),
+      verneed.info,
+      await readStrings(verneed.link)
+    )
     if (typeof needs === 'string') return malformed(`malformed ELF (${needs})`)
     Object.assign(facts, withGlibcNeeds(needs))
   }
@@ -233,7 +250,10 @@ async function inspectSegments(
   if (!start || !load) {
     return malformed('malformed ELF (its DT_VERNEED lies outside every loaded segment)')
   }
-  const records = await read({ offset: start.offset, size: end(load) - start.offset })
+  const records = await read({
+    offset: start.offset,
+    size: Math.min(end(load) - start.offset, VERNEED_MAX_BYTES)
+  })
   const needs = readVerneed(header, records, count, strings)
   if (typeof needs === 'string') return malformed(`malformed ELF (${needs})`)
   return { ...found, ...named, ...withGlibcNeeds(needs) }

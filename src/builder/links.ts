@@ -45,6 +45,19 @@ export interface LinkProblem {
 
 type Resolution = 'layer' | 'base image' | undefined
 
+/** Longest library name shown whole: a file name has at most 255 bytes (NAME_MAX). */
+const SHOWN_NAME_MAX = 255
+
+/**
+ * A library name as messages show it: its bytes come from the wheel, so control characters
+ * become "?" and an absurdly long one is cut.
+ */
+export function shownName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const printable = name.replace(/[\u0000-\u001f\u007f]/g, '?')
+  return printable.length > SHOWN_NAME_MAX ? `${printable.slice(0, SHOWN_NAME_MAX)}…` : printable
+}
+
 /** The link problems of every object built for the target, in the order given. */
 export function checkLinks(
   objects: readonly LinkedObject[],
@@ -87,10 +100,9 @@ function resolveLibrary(
   const origin = posix.dirname(posix.join(SITE_ROOT, object.file))
   const foundIn = (dirs: readonly string[]) =>
     dirs.some(dir => paths.has(posix.join(expandOrigin(dir, origin), library)))
-  // a name with a slash is a path, used as it is
+  // a name with a slash is a path, used as it is: absolute, or relative to the working directory
   if (library.includes('/')) {
-    if (paths.has(posix.resolve(origin, library))) return 'layer'
-    return image.libraries.includes(posix.basename(library)) ? 'base image' : undefined
+    return library.startsWith('/') && paths.has(posix.normalize(library)) ? 'layer' : undefined
   }
   const { rpath, runpath } = object.elf
   if (runpath.length === 0 && foundIn(rpath)) return 'layer'
@@ -115,8 +127,9 @@ function missingLibraries(
   const on = `${runtime.name} (${runtime.os})`
   return object.elf.needed
     .filter(library => resolve(library) === undefined)
-    .map(library => {
-      if (!image.absent.includes(library)) {
+    .map(needed => {
+      const library = shownName(needed)
+      if (!image.absent.includes(needed)) {
         return {
           file: object.file,
           kind: 'unknown-library' as const,
@@ -124,7 +137,7 @@ function missingLibraries(
           problem: `needs ${library}, which the layer does not hold and ${on} is not known to provide`
         }
       }
-      const hint = MISSING_LIBRARY_HINTS[library]
+      const hint = MISSING_LIBRARY_HINTS[needed]
       return {
         file: object.file,
         kind: 'library' as const,
