@@ -124,7 +124,7 @@ describe('the link check, with no interpreter', () => {
     )
   })
 
-  it('builds with a warning when an extension needs a library the fact table does not know', async () => {
+  it('builds with a warning at the requirement when an extension needs a library the fact table does not know', async () => {
     const run = await build('oddlib\n')
     expect(run.exitCode, run.stdout).toBe(0)
     expect(run.warnings).toContain(
@@ -132,6 +132,7 @@ describe('the link check, with no interpreter', () => {
         '(Amazon Linux 2023) is not known to provide it: the import fails unless the function or ' +
         'another of its layers brings it'
     )
+    expect(annotationLocations(run.stdout, 'warning')).toContain('file=requirements.txt,line=1')
   })
 
   it('fails a C++ extension needing GLIBCXX_3.4.29 on python3.11, and builds it for python3.12', async () => {

@@ -8,7 +8,7 @@ import type { ActionInputs } from '../inputs.js'
 import { layerFileStem } from '../names.js'
 import { workspacePath } from '../sources/common.js'
 import { hashMismatchMessage, type DependencySource } from '../sources/index.js'
-import { annotate, annotateFindings } from './annotations.js'
+import { annotate, annotateFindings, originOf } from './annotations.js'
 import {
   prepareImportCheck,
   runImportCheck,
@@ -95,7 +95,8 @@ export async function buildLayer(
     inputs.verify === 'off'
       ? []
       : await verifyLayer(siteDir, packages, inputs.target, {
-          onWarning: message => core.warning(message)
+          onWarning: (message, name) =>
+            annotate('warning', message, name ? originOf(name, source, distributions) : undefined)
         })
   annotateFindings(findings, inputs.verify, source, distributions)
 

@@ -48,10 +48,11 @@ export interface VerifyOptions {
    */
   libraryDirs?: string[]
   /**
-   * Told, once per package, of libraries neither in the layer nor in the base-image fact
-   * table: they may come from the function or another layer, so they never fail the build.
+   * Told, once per package (named, so the warning can point at its requirement), of libraries
+   * neither in the layer nor in the base-image fact table: they may come from the function or
+   * another layer, so they never fail the build.
    */
-  onWarning?: (message: string) => void
+  onWarning?: (message: string, packageName?: string) => void
 }
 
 /** Warnings about unknown libraries name this many packages, then count the rest. */
@@ -93,7 +94,7 @@ export async function verifyLayer(
   const links = checkLinks(objects, { siteFiles: files, libraryFiles }, target)
   const unknown = links.filter(problem => problem.kind === 'unknown-library')
   for (const warning of unknownLibraryWarnings(unknown, ownerOf, target)) {
-    options.onWarning?.(warning)
+    options.onWarning?.(warning.message, warning.packageName)
   }
   const linkFindings = links.flatMap(({ file, kind, problem }) =>
     kind === 'unknown-library' ? [] : [findingFor(file)(kind, problem)]
@@ -109,30 +110,34 @@ function unknownLibraryWarnings(
   problems: LinkProblem[],
   ownerOf: (file: string) => Pick<LayerPackage, 'name' | 'version'>,
   { runtime }: Target
-): string[] {
+): { message: string; packageName?: string }[] {
   const byPackage = new Map<string, Map<string, string[]>>()
+  const owners = new Map<string, Pick<LayerPackage, 'name' | 'version'>>()
   for (const { file, library } of problems) {
-    const owner = label(ownerOf(file))
-    const libraries = byPackage.get(owner) ?? new Map<string, string[]>()
+    const owner = ownerOf(file)
+    const key = label(owner)
+    owners.set(key, owner)
+    const libraries = byPackage.get(key) ?? new Map<string, string[]>()
     libraries.set(library, [...(libraries.get(library) ?? []), file])
-    byPackage.set(owner, libraries)
+    byPackage.set(key, libraries)
   }
-  const lines = [...byPackage].map(([owner, libraries]) => {
+  const warnings = [...byPackage].map(([key, libraries]) => {
     const list = [...libraries].map(([library, files]) => {
       const rest = files.length - 1
       return `${library} (${files[0]}${rest ? ` and ${rest} more ${rest === 1 ? 'file' : 'files'}` : ''})`
     })
     const one = list.length === 1
-    return (
-      `${owner}: ${list.join(', ')} ${one ? 'is' : 'are'} not in the layer, and ${runtime.name} (${runtime.os}) ` +
+    const message =
+      `${key}: ${list.join(', ')} ${one ? 'is' : 'are'} not in the layer, and ${runtime.name} (${runtime.os}) ` +
       `is not known to provide ${one ? 'it' : 'them'}: the import fails unless the function or another of its layers brings ${one ? 'it' : 'them'}`
-    )
+    return { message, packageName: owners.get(key)?.name }
   })
-  if (lines.length <= WARNED_PACKAGES) return lines
-  const rest = lines.length - (WARNED_PACKAGES - 1)
+  if (warnings.length <= WARNED_PACKAGES) return warnings
+  const rest = warnings.length - (WARNED_PACKAGES - 1)
+  const others = [...byPackage.keys()].slice(WARNED_PACKAGES - 1).join(', ')
   return [
-    ...lines.slice(0, WARNED_PACKAGES - 1),
-    `${rest} more packages need libraries that are not in the layer (${[...byPackage.keys()].slice(WARNED_PACKAGES - 1).join(', ')})`
+    ...warnings.slice(0, WARNED_PACKAGES - 1),
+    { message: `${rest} more packages need libraries that are not in the layer (${others})` }
   ]
 }
 
