@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { findRuntime, type Architecture } from '../../src/facts.js'
+import {
+  BASE_IMAGES,
+  findRuntime,
+  MISSING_LIBRARY_HINTS,
+  RUNTIMES,
+  type Architecture
+} from '../../src/facts.js'
 import type { Target } from '../../src/facts.js'
 import type { LayerPackage } from '../../src/builder/site.js'
 import { summarizeFindings, verifyLayer } from '../../src/builder/verify.js'
@@ -529,6 +535,24 @@ describe('the link check', () => {
     const layer = site({ 'pg/_pq.so': linkedArm({ needed: ['libpq.so.5'] }) })
     const { findings } = await verifyWithWarnings(layer, AL2023_X86)
     expect(findings.map(f => f.kind)).toEqual(['architecture'])
+  })
+})
+
+describe('the base-image table the link check reads', () => {
+  it('covers every runtime, and never lists a library as both provided and absent', () => {
+    for (const runtime of RUNTIMES) {
+      const image = BASE_IMAGES[runtime.os]
+      expect(image, runtime.name).toBeDefined()
+      expect(
+        image.libraries.filter(l => image.absent.includes(l)),
+        runtime.os
+      ).toEqual([])
+    }
+  })
+
+  it('gives hints only for libraries some generation is known to lack', () => {
+    const absent = new Set(Object.values(BASE_IMAGES).flatMap(image => image.absent))
+    expect(Object.keys(MISSING_LIBRARY_HINTS).filter(l => !absent.has(l))).toEqual([])
   })
 })
 
