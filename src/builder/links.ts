@@ -99,7 +99,11 @@ function resolveLibrary(
   const image = BASE_IMAGES[target.runtime.os]
   const origin = posix.dirname(posix.join(SITE_ROOT, object.file))
   const foundIn = (dirs: readonly string[]) =>
-    dirs.some(dir => paths.has(posix.join(expandOrigin(dir, origin), library)))
+    dirs.some(dir => {
+      const expanded = expandOrigin(dir, origin)
+      // a relative entry is taken from the working directory, unknown here: never the layer
+      return expanded.startsWith('/') && paths.has(posix.join(expanded, library))
+    })
   // a name with a slash is a path, used as it is: absolute, or relative to the working directory
   if (library.includes('/')) {
     return library.startsWith('/') && paths.has(posix.normalize(library)) ? 'layer' : undefined
@@ -115,7 +119,7 @@ function resolveLibrary(
 
 /** `$ORIGIN` and `${ORIGIN}` are the object's own folder at run time. */
 function expandOrigin(dir: string, origin: string): string {
-  return posix.resolve(origin, dir.replace(/\$\{ORIGIN\}|\$ORIGIN(?![A-Za-z0-9_])/g, origin))
+  return posix.normalize(dir.replace(/\$\{ORIGIN\}|\$ORIGIN(?![A-Za-z0-9_])/g, origin))
 }
 
 function missingLibraries(
