@@ -10,7 +10,13 @@ import {
   parseElf,
   readElfFile
 } from '../../src/builder/elf.js'
-import { C_SOURCES, compileSharedObject, makeElf32, makeSharedObject } from '../support/elf.js'
+import {
+  C_SOURCES,
+  compileSharedObject,
+  CXX_SOURCES,
+  makeElf32,
+  makeSharedObject
+} from '../support/elf.js'
 
 let dir: string
 beforeAll(() => {
@@ -22,6 +28,19 @@ function writeTemp(name: string, bytes: Buffer): string {
   const path = join(dir, name)
   writeFileSync(path, bytes)
   return path
+}
+
+/** What parseElf gives for a fixture needing `glibc` from libc.so.6 and nothing else. */
+function libcOnly(machine: string, bits: 32 | 64, glibc: string[]) {
+  return {
+    machine,
+    bits,
+    glibcNeeds: glibc,
+    needed: ['libc.so.6'],
+    runpath: [],
+    rpath: [],
+    versionNeeds: { 'libc.so.6': glibc }
+  }
 }
 
 /** The GLIBC_* names `readelf -V` lists as needed, sorted: the reference the parser must match. */
@@ -53,11 +72,7 @@ describe('the fixture builder', () => {
 describe('parseElf on fixtures', () => {
   it('reads machine, class and the GLIBC versions needed', async () => {
     const bytes = makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17', 'GLIBC_2.35'] })
-    expect(await parseElf(bytes)).toEqual({
-      machine: 'x86_64',
-      bits: 64,
-      glibcNeeds: ['GLIBC_2.17', 'GLIBC_2.35']
-    })
+    expect(await parseElf(bytes)).toEqual(libcOnly('x86_64', 64, ['GLIBC_2.17', 'GLIBC_2.35']))
   })
 
   it('names aarch64, 32-bit i386 and arm, and other machines by number', async () => {
@@ -75,11 +90,7 @@ describe('parseElf on fixtures', () => {
 
   it('reads big-endian and 32-bit version needs', async () => {
     const bigEndian = makeSharedObject({ machine: 21, endian: 'big', glibc: ['GLIBC_2.3'] })
-    expect(await parseElf(bigEndian)).toEqual({
-      machine: 'EM_21',
-      bits: 64,
-      glibcNeeds: ['GLIBC_2.3']
-    })
+    expect(await parseElf(bigEndian)).toEqual(libcOnly('EM_21', 64, ['GLIBC_2.3']))
     const i386 = makeElf32({ glibc: ['GLIBC_2.0', 'GLIBC_2.1.3'] })
     expect((await parseElf(i386))?.glibcNeeds).toEqual(['GLIBC_2.0', 'GLIBC_2.1.3'])
   })
@@ -108,11 +119,7 @@ describe('parseElf on fixtures', () => {
       if (length < 6) expect(info).toBeUndefined()
       else expect(info?.unreadable, `cut at ${length}`).toMatch(/^truncated ELF \(/)
     }
-    expect(await parseElf(whole)).toEqual({
-      machine: 'x86_64',
-      bits: 64,
-      glibcNeeds: ['GLIBC_2.17', 'GLIBC_2.35']
-    })
+    expect(await parseElf(whole)).toEqual(libcOnly('x86_64', 64, ['GLIBC_2.17', 'GLIBC_2.35']))
   })
 
   it('never throws on corrupted bytes', async () => {
@@ -125,6 +132,26 @@ describe('parseElf on fixtures', () => {
         bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
       }
       await parseElf(bytes) // a throw fails the test
+    }
+  })
+
+  it('never throws on corrupted bytes read through program headers either', async () => {
+    const whole = makeSharedObject({
+      machine: 'x86_64',
+      glibc: ['GLIBC_2.17'],
+      needs: { 'libstdc++.so.6': ['GLIBCXX_3.4.21'] },
+      runpath: '$ORIGIN'
+    })
+    whole.writeBigUInt64LE(0n, 0x28) // no section headers
+    expect((await parseElf(whole))?.needed).toEqual(['libc.so.6', 'libstdc++.so.6'])
+    let seed = 7
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+    for (let round = 0; round < 2000; round++) {
+      const bytes = Buffer.from(whole)
+      for (let flips = 0; flips < 4; flips++) {
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
+      }
+      await parseElf(bytes)
     }
   })
 })
@@ -147,11 +174,7 @@ describe('readElfFile', () => {
       makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.34'] })
     )
     truncateSync(path, 5 * 1024 ** 3) // sparse: takes no disk space
-    expect(await readElfFile(path)).toEqual({
-      machine: 'x86_64',
-      bits: 64,
-      glibcNeeds: ['GLIBC_2.34']
-    })
+    expect(await readElfFile(path)).toEqual(libcOnly('x86_64', 64, ['GLIBC_2.34']))
   })
 
   it('returns undefined for a non-ELF file and for an empty one', async () => {
@@ -163,9 +186,9 @@ describe('readElfFile', () => {
     const whole = makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17'], padTo: 9000 })
     const path = writeTemp('cut.so', whole.subarray(0, 4096))
     expect(await readElfFile(path)).toEqual({
-      machine: 'x86_64',
-      bits: 64,
-      glibcNeeds: [],
+      ...libcOnly('x86_64', 64, []),
+      needed: [],
+      versionNeeds: {},
       unreadable: `truncated ELF (section headers end at byte ${sectionHeadersEnd(whole)}, the file has 4096); it would fail to load on Lambda`
     })
   })
@@ -187,6 +210,12 @@ function sectionHeaderAt(bytes: Buffer, type: number): number {
 }
 
 const SHT_GNU_VERNEED = 0x6ffffffe
+const SHT_DYNAMIC = 6
+
+/** File offset of the first section of `type` (ELF64 little-endian). */
+function sectionOffset(bytes: Buffer, type: number): number {
+  return Number(bytes.readBigUInt64LE(sectionHeaderAt(bytes, type) + 24))
+}
 
 /** An x86_64 fixture needing GLIBC_2.17, with `damage` applied to a copy of its bytes. */
 function damaged(damage: (bytes: Buffer, verneedHeader: number, verneed: number) => void): Buffer {
@@ -226,29 +255,37 @@ describe('a file that cannot be read whole', () => {
 
   it.each([
     [
-      'no section headers',
-      damaged(b => b.writeBigUInt64LE(0n, 0x28)),
-      'no section headers, so the glibc versions it needs cannot be checked'
+      'neither section nor program headers',
+      damaged(b => {
+        b.writeBigUInt64LE(0n, 0x28)
+        b.writeBigUInt64LE(0n, 0x20)
+      }),
+      'no section or program headers, so the libraries and versions it needs cannot be checked'
+    ],
+    [
+      'a dynamic section naming a string past its string table',
+      damaged(b => b.writeBigUInt64LE(1n << 20n, sectionOffset(b, SHT_DYNAMIC) + 8)),
+      'malformed ELF (the dynamic section names a string past its string table), so the libraries and versions it needs cannot be checked'
     ],
     [
       'section header entries too small',
       damaged(b => b.writeUInt16LE(16, 0x3a)),
-      'malformed ELF (section header entries of 16 bytes, ELF64 needs 64), so the glibc versions it needs cannot be checked'
+      'malformed ELF (section header entries of 16 bytes, ELF64 needs 64), so the libraries and versions it needs cannot be checked'
     ],
     [
       'its version needs naming a string table that does not exist',
       damaged((b, header) => b.writeUInt32LE(99, header + 40)),
-      'malformed ELF (.gnu.version_r takes its names from section 99, which holds none), so the glibc versions it needs cannot be checked'
+      'malformed ELF (.gnu.version_r takes its names from section 99, which holds none), so the libraries and versions it needs cannot be checked'
     ],
     [
       'its version needs running past their section',
       damaged((b, _header, verneed) => b.writeUInt32LE(4096, verneed + 8)),
-      'malformed ELF (.gnu.version_r runs past the end of its section), so the glibc versions it needs cannot be checked'
+      'malformed ELF (.gnu.version_r runs past the end of its section), so the libraries and versions it needs cannot be checked'
     ],
     [
       'a version name past the string table',
       damaged((b, _header, verneed) => b.writeUInt32LE(1 << 20, verneed + 16 + 8)),
-      'malformed ELF (.gnu.version_r names a version past its string table), so the glibc versions it needs cannot be checked'
+      'malformed ELF (.gnu.version_r names a version past its string table), so the libraries and versions it needs cannot be checked'
     ]
   ])('says so when it has %s', async (_what, bytes, unreadable) => {
     expect((await parseElf(bytes))?.unreadable).toBe(unreadable)
@@ -302,7 +339,137 @@ describe('real shared objects built by gcc', () => {
       C_SOURCES.plain,
       join(dir, 'plain.so')
     )
-    expect(await readElfFile(path)).toEqual({ machine: 'aarch64', bits: 64, glibcNeeds: [] })
+    expect(await readElfFile(path)).toMatchObject({
+      machine: 'aarch64',
+      bits: 64,
+      glibcNeeds: [],
+      versionNeeds: {}
+    })
+  })
+})
+
+/** What `readelf -d` and `readelf -V` say a file needs: the reference for the link facts. */
+function readelfLinks(path: string) {
+  const dynamic = execFileSync('readelf', ['-d', '-W', path], { encoding: 'utf8' })
+  const versions = execFileSync('readelf', ['-V', '-W', path], { encoding: 'utf8' })
+  const versionNeeds: Record<string, string[]> = {}
+  let library = ''
+  for (const line of versions.split('\n')) {
+    const file = /File: (\S+)/.exec(line)
+    const name = /Name: (\S+)/.exec(line)
+    if (file) library = file[1]
+    else if (name && library) (versionNeeds[library] ??= []).push(name[1])
+  }
+  const all = (tag: string) =>
+    [...dynamic.matchAll(new RegExp(`\\(${tag}\\)\\s+[^[]*\\[([^\\]]*)\\]`, 'g'))].map(m => m[1])
+  return {
+    needed: all('NEEDED'),
+    soname: all('SONAME')[0],
+    runpath: all('RUNPATH').flatMap(p => p.split(':')),
+    versionNeeds
+  }
+}
+
+/** The same facts from the parser, version lists sorted as readelf's order may differ. */
+async function parsedLinks(path: string) {
+  const info = await readElfFile(path)
+  return {
+    needed: info?.needed,
+    soname: info?.soname,
+    runpath: info?.runpath,
+    versionNeeds: Object.fromEntries(
+      Object.entries(info?.versionNeeds ?? {}).map(([file, names]) => [file, [...names].sort()])
+    )
+  }
+}
+
+function sortedNeeds(links: ReturnType<typeof readelfLinks>) {
+  return {
+    ...links,
+    versionNeeds: Object.fromEntries(
+      Object.entries(links.versionNeeds).map(([file, names]) => [file, [...names].sort()])
+    )
+  }
+}
+
+describe('the libraries a shared object needs', () => {
+  it('reads DT_NEEDED, SONAME, RUNPATH, RPATH and the versions needed from each library', async () => {
+    const bytes = makeSharedObject({
+      machine: 'x86_64',
+      glibc: ['GLIBC_2.17'],
+      needs: {
+        'libstdc++.so.6': ['GLIBCXX_3.4.30', 'CXXABI_1.3.13'],
+        'libgcc_s.so.1': ['GCC_7.0.0']
+      },
+      needed: ['libpq.so.5'],
+      soname: 'libdemo.so.1',
+      runpath: '$ORIGIN/../demo.libs:$ORIGIN',
+      rpath: '/opt/lib'
+    })
+    expect(await parseElf(bytes)).toEqual({
+      machine: 'x86_64',
+      bits: 64,
+      glibcNeeds: ['GLIBC_2.17'],
+      needed: ['libc.so.6', 'libstdc++.so.6', 'libgcc_s.so.1', 'libpq.so.5'],
+      soname: 'libdemo.so.1',
+      runpath: ['$ORIGIN/../demo.libs', '$ORIGIN'],
+      rpath: ['/opt/lib'],
+      versionNeeds: {
+        'libc.so.6': ['GLIBC_2.17'],
+        'libstdc++.so.6': ['GLIBCXX_3.4.30', 'CXXABI_1.3.13'],
+        'libgcc_s.so.1': ['GCC_7.0.0']
+      }
+    })
+  })
+
+  it('reads them from 32-bit and big-endian objects too', async () => {
+    const i386 = makeElf32({ needed: ['libz.so.1'], rpath: '$ORIGIN' })
+    expect(await parseElf(i386)).toMatchObject({ needed: ['libz.so.1'], rpath: ['$ORIGIN'] })
+    const ppc = makeSharedObject({ machine: 21, endian: 'big', needed: ['libGL.so.1'] })
+    expect((await parseElf(ppc))?.needed).toEqual(['libGL.so.1'])
+  })
+
+  it('agrees with readelf on a real g++ object with a $ORIGIN runpath', async () => {
+    const path = compileSharedObject('g++', CXX_SOURCES.toCharsDouble, join(dir, 'cxx.so'), [
+      '-Wl,-rpath,$ORIGIN/../demo.libs'
+    ])
+    const links = await parsedLinks(path)
+    expect(links).toEqual(sortedNeeds(readelfLinks(path)))
+    expect(links.needed).toContain('libstdc++.so.6')
+    expect(links.runpath).toEqual(['$ORIGIN/../demo.libs'])
+    expect(links.versionNeeds['libstdc++.so.6']).toContain('GLIBCXX_3.4.29')
+  })
+
+  it('agrees with readelf on a real aarch64 object with a SONAME and libm', async () => {
+    const path = compileSharedObject(
+      'aarch64-linux-gnu-gcc',
+      C_SOURCES.usesLibm,
+      join(dir, 'libdemo.so'),
+      ['-lm', '-Wl,-soname,libdemo.so.1', '-Wl,-rpath,$ORIGIN']
+    )
+    const links = await parsedLinks(path)
+    expect(links).toEqual(sortedNeeds(readelfLinks(path)))
+    expect(links).toMatchObject({ soname: 'libdemo.so.1', runpath: ['$ORIGIN'] })
+    expect(links.needed).toContain('libm.so.6')
+  })
+
+  it('reads a real object stripped of its section headers through its program headers', async () => {
+    const path = compileSharedObject('g++', CXX_SOURCES.toCharsDouble, join(dir, 'whole.so'), [
+      '-Wl,-rpath,$ORIGIN/../demo.libs'
+    ])
+    const bytes = readFileSync(path)
+    const sectionless = Buffer.from(bytes)
+    sectionless.writeBigUInt64LE(0n, 0x28) // e_shoff
+    sectionless.writeUInt16LE(0, 0x3c) // e_shnum
+    sectionless.writeUInt16LE(0, 0x3e) // e_shstrndx
+    expect(
+      spawnSync('readelf', ['-S', writeTemp('sectionless.so', sectionless)], {
+        encoding: 'utf8'
+      }).stdout
+    ).toContain('There are no sections in this file')
+    const whole = await parseElf(bytes)
+    expect(whole?.versionNeeds['libstdc++.so.6']).toContain('GLIBCXX_3.4.29')
+    expect(await parseElf(sectionless)).toEqual(whole)
   })
 })
 

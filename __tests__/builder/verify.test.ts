@@ -1,12 +1,26 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { findRuntime, type Architecture } from '../../src/facts.js'
+import {
+  BASE_IMAGES,
+  findRuntime,
+  MISSING_LIBRARY_HINTS,
+  RUNTIMES,
+  type Architecture
+} from '../../src/facts.js'
 import type { Target } from '../../src/facts.js'
 import type { LayerPackage } from '../../src/builder/site.js'
 import { summarizeFindings, verifyLayer } from '../../src/builder/verify.js'
-import { C_SOURCES, compileSharedObject, makeElf32, makeSharedObject } from '../support/elf.js'
+import {
+  C_SOURCES,
+  compileSharedObject,
+  CXX_SOURCES,
+  makeElf32,
+  makeSharedObject,
+  type SharedObjectOptions
+} from '../support/elf.js'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach(d => rmSync(d, { recursive: true, force: true })))
@@ -203,12 +217,16 @@ describe('verifyLayer', () => {
     const whole = x86(['GLIBC_2.39'])
     const shoff = Number(whole.readBigUInt64LE(0x28))
     const tableEnd = shoff + whole.readUInt16LE(0x3c) * whole.readUInt16LE(0x3a)
+    // without section headers the loader's program headers still tell: GLIBC_2.39 is found
     const noSections = Buffer.from(whole)
     noSections.writeBigUInt64LE(0n, 0x28)
+    const noHeaders = Buffer.from(noSections)
+    noHeaders.writeBigUInt64LE(0n, 0x20)
     const layer = site(
       {
         'mypkg/_core.so': whole.subarray(0, 200),
         'mypkg/_header_only.so': whole.subarray(0, 64),
+        'mypkg/_no_headers.so': noHeaders,
         'mypkg/_sectionless.so': noSections,
         'mypkg/_whole.so': whole.subarray(0, whole.length),
         'mypkg/_fine.so': x86()
@@ -219,13 +237,14 @@ describe('verifyLayer', () => {
     expect(findings.map(f => [f.file, f.kind])).toEqual([
       ['mypkg/_core.so', 'unreadable'],
       ['mypkg/_header_only.so', 'unreadable'],
-      ['mypkg/_sectionless.so', 'unreadable'],
+      ['mypkg/_no_headers.so', 'unreadable'],
+      ['mypkg/_sectionless.so', 'glibc'],
       ['mypkg/_whole.so', 'glibc']
     ])
     expect(findings.slice(0, 3).map(f => f.message)).toEqual([
       `mypkg 1.0: mypkg/_core.so cannot be read whole: truncated ELF (section headers end at byte ${tableEnd}, the file has 200); it would fail to load on Lambda`,
       `mypkg 1.0: mypkg/_header_only.so cannot be read whole: truncated ELF (section headers end at byte ${tableEnd}, the file has 64); it would fail to load on Lambda`,
-      'mypkg 1.0: mypkg/_sectionless.so cannot be read whole: no section headers, so the glibc versions it needs cannot be checked'
+      'mypkg 1.0: mypkg/_no_headers.so cannot be read whole: no section or program headers, so the libraries and versions it needs cannot be checked'
     ])
   })
 
@@ -304,6 +323,293 @@ describe('verifyLayer on shared objects built by gcc', () => {
       'newx86 python-abi',
       'oldx86 architecture',
       'oldx86 python-abi'
+    ])
+  })
+})
+
+/** An x86_64 (or aarch64) fixture needing GLIBC_2.17 and whatever `opts` add. */
+const linked = (opts: Partial<SharedObjectOptions> = {}) =>
+  makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17'], ...opts })
+const linkedArm = (opts: Partial<SharedObjectOptions> = {}) =>
+  linked({ machine: 'aarch64', ...opts })
+
+/** verifyLayer with a lib/ folder holding `libraries`, collecting its warnings. */
+async function verifyWithWarnings(
+  layer: ReturnType<typeof site>,
+  target: Target,
+  libraries: Record<string, Buffer> = {}
+) {
+  const libraryDir = mkdtempSync(join(tmpdir(), 'verify-lib-'))
+  dirs.push(libraryDir)
+  for (const [name, bytes] of Object.entries(libraries))
+    writeFileSync(join(libraryDir, name), bytes)
+  const warnings: string[] = []
+  const findings = await verifyLayer(layer.dir, layer.packages, target, {
+    libraryDirs: [libraryDir],
+    onWarning: message => warnings.push(message)
+  })
+  return { findings, warnings }
+}
+
+describe('the link check', () => {
+  it('fails an extension needing libpq.so.5, naming package, file, library and the wheel to use', async () => {
+    const file = 'psycopg2/_psycopg.cpython-312-x86_64-linux-gnu.so'
+    const layer = site({ [file]: linked({ needed: ['libpq.so.5'] }) }, { psycopg2: '2.9.10' })
+    const { findings, warnings } = await verifyWithWarnings(layer, AL2023_X86)
+    expect(findings).toEqual([
+      {
+        package: 'psycopg2',
+        version: '2.9.10',
+        file,
+        kind: 'library',
+        message:
+          `psycopg2 2.9.10: ${file} needs libpq.so.5, which is neither in the layer nor on ` +
+          "python3.12 (Amazon Linux 2023); PostgreSQL's client library: use psycopg2-binary " +
+          'or psycopg[binary], whose wheels bundle it'
+      }
+    ])
+    expect(warnings).toEqual([])
+  })
+
+  it('fails the GUI build of OpenCV on libGL.so.1 on arm64 Amazon Linux 2, pointing to the headless one', async () => {
+    const layer = site({ 'cv2/cv2.abi3.so': linkedArm({ needed: ['libGL.so.1', 'libz.so.1'] }) })
+    const { findings } = await verifyWithWarnings(layer, AL2_ARM)
+    expect(summarizeFindings(findings)).toEqual([
+      'cv2 1.0: cv2/cv2.abi3.so needs libGL.so.1, which is neither in the layer nor on python3.11 ' +
+        "(Amazon Linux 2); OpenCV's GUI build needs it: use opencv-python-headless instead of opencv-python"
+    ])
+  })
+
+  it('fails GLib on Amazon Linux 2, which lacks it, but not on Amazon Linux 2023, which has it', async () => {
+    const layer = site({ 'cv2/cv2.abi3.so': linked({ needed: ['libgthread-2.0.so.0'] }) })
+    expect((await verifyWithWarnings(layer, AL2_X86)).findings.map(f => f.kind)).toEqual([
+      'library'
+    ])
+    expect(await verifyWithWarnings(layer, AL2023_X86)).toEqual({ findings: [], warnings: [] })
+  })
+
+  it("finds a library auditwheel bundled in <dist>.libs/ through the extension's $ORIGIN RUNPATH", async () => {
+    const bundled = 'libopenblas64_p-r0-0cf96a72.3.23.dev.so'
+    const files = {
+      'numpy/_core/_multiarray_umath.cpython-312-x86_64-linux-gnu.so': linked({
+        needed: [bundled, 'libm.so.6'],
+        runpath: '$ORIGIN/../../numpy.libs'
+      }),
+      [`numpy.libs/${bundled}`]: linked({ soname: bundled })
+    }
+    expect(await verifyWithWarnings(site(files), AL2023_X86)).toEqual({
+      findings: [],
+      warnings: []
+    })
+  })
+
+  it("finds libraries through ${ORIGIN}, RPATH, an absolute /opt/python path and another object's SONAME", async () => {
+    const layer = site({
+      'pkg/_a.so': linked({ needed: ['libnear.so.1'], rpath: '${ORIGIN}' }),
+      'pkg/libnear.so.1': linked(),
+      'pkg/_b.so': linked({ needed: ['libvendor.so.3'], runpath: '/opt/python/pkg/vendor' }),
+      'pkg/vendor/libvendor.so.3': linked(),
+      // loaded first by _a.so's RUNPATH; _c.so then gets the loaded copy by its SONAME
+      'pkg/_c.so': linked({ needed: ['libshared.so.2'] }),
+      'pkg/.libs/libshared-1a2b3c.so.2': linked({ soname: 'libshared.so.2' })
+    })
+    expect(await verifyWithWarnings(layer, AL2023_X86)).toEqual({ findings: [], warnings: [] })
+  })
+
+  it("counts a library in the layer's lib/ folder (/opt/lib), even one the image lacks", async () => {
+    const layer = site({ 'psycopg2/_psycopg.so': linked({ needed: ['libpq.so.5'] }) })
+    const withLib = await verifyWithWarnings(layer, AL2023_X86, { 'libpq.so.5': linked() })
+    expect(withLib).toEqual({ findings: [], warnings: [] })
+  })
+
+  it('warns once per package about libraries nobody is known to provide, and never fails for them', async () => {
+    const layer = site(
+      {
+        'geo/_a.so': linked({ needed: ['libgeos_c.so.1'] }),
+        'geo/_b.so': linked({ needed: ['libgeos_c.so.1', 'libproj.so.25'] }),
+        'geo/_c.so': linked({ needed: ['libgeos_c.so.1'] }),
+        'other/_d.so': linked({ needed: ['libfoo.so'] })
+      },
+      { geo: '3.1' }
+    )
+    const { findings, warnings } = await verifyWithWarnings(layer, AL2023_X86)
+    expect(findings).toEqual([])
+    expect(warnings).toEqual([
+      'geo 3.1: libgeos_c.so.1 (geo/_a.so and 2 more files), libproj.so.25 (geo/_b.so) are not in ' +
+        'the layer, and python3.12 (Amazon Linux 2023) is not known to provide them: the import ' +
+        'fails unless the function or another of its layers brings them',
+      'other 1.0: libfoo.so (other/_d.so) is not in the layer, and python3.12 (Amazon Linux 2023) ' +
+        'is not known to provide it: the import fails unless the function or another of its layers brings it'
+    ])
+  })
+
+  it('names five packages at most in warnings, counting the rest', async () => {
+    const files = Object.fromEntries(
+      ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map(p => [
+        `${p}/_x.so`,
+        linked({ needed: ['libodd.so.1'] })
+      ])
+    )
+    const { warnings } = await verifyWithWarnings(site(files), AL2023_X86)
+    expect(warnings).toHaveLength(5)
+    expect(warnings[4]).toBe(
+      '3 more packages need libraries that are not in the layer (e 1.0, f 1.0, g 1.0)'
+    )
+  })
+
+  it('fails a C++ object needing a newer GLIBCXX_ than Amazon Linux 2 has, and passes it on Amazon Linux 2023', async () => {
+    const file = 'fastcxx/_ext.cpython-311-x86_64-linux-gnu.so'
+    const cxx = linked({
+      needs: {
+        'libstdc++.so.6': ['GLIBCXX_3.4.21', 'GLIBCXX_3.4.29', 'CXXABI_1.3.13', 'CXXABI_1.3'],
+        'libgcc_s.so.1': ['GCC_3.0']
+      }
+    })
+    const layer = site({ [file]: cxx }, { fastcxx: '1.2' })
+    expect((await verifyWithWarnings(layer, AL2_X86)).findings).toEqual([
+      {
+        package: 'fastcxx',
+        version: '1.2',
+        file,
+        kind: 'c++-runtime',
+        message:
+          `fastcxx 1.2: ${file} needs GLIBCXX_3.4.29 (libstdc++.so.6), CXXABI_1.3.13 (libstdc++.so.6); ` +
+          "python3.11 (Amazon Linux 2) has gcc 7's, up to GLIBCXX_3.4.24, CXXABI_1.3.11: it was " +
+          'built with a newer compiler than manylinux wheels use; use a manylinux wheel, or ' +
+          'python3.12+ (Amazon Linux 2023, gcc 11)'
+      }
+    ])
+    const on2023 = site({ [file.replace('311', '312')]: cxx })
+    expect(await verifyWithWarnings(on2023, AL2023_X86)).toEqual({ findings: [], warnings: [] })
+  })
+
+  it('compares GCC_ needs with libgcc_s per generation: GCC_11.0 fits aarch64 on 2023, GCC_12.0.0 does not', async () => {
+    const layer = site({
+      'ok/_a.so': linkedArm({ needs: { 'libgcc_s.so.1': ['GCC_11.0'] } }),
+      'new/_b.so': linkedArm({ needs: { 'libgcc_s.so.1': ['GCC_12.0.0'] } })
+    })
+    const { findings } = await verifyWithWarnings(layer, AL2023_ARM)
+    expect(findings.map(f => [f.file, f.kind])).toEqual([['new/_b.so', 'c++-runtime']])
+    expect(findings[0].message).toContain(
+      "needs GCC_12.0.0 (libgcc_s.so.1); python3.12 (Amazon Linux 2023) has gcc 11's, up to GCC_11.0: "
+    )
+  })
+
+  it("checks the image's libstdc++ even with a newer copy in lib/, which Lambda's loader reaches too late", async () => {
+    const cxx = linked({ needs: { 'libstdc++.so.6': ['GLIBCXX_3.4.32'] } })
+    const layer = site({ 'cxx/_ext.so': cxx })
+    const { findings } = await verifyWithWarnings(layer, AL2023_X86, { 'libstdc++.so.6': linked() })
+    expect(findings.map(f => f.kind)).toEqual(['c++-runtime'])
+    // an RPATH (not RUNPATH) is searched before LD_LIBRARY_PATH: its copy is the one loaded
+    const pinned = site({
+      'cxx/_ext.so': linked({ needs: { 'libstdc++.so.6': ['GLIBCXX_3.4.32'] }, rpath: '$ORIGIN' }),
+      'cxx/libstdc++.so.6': linked()
+    })
+    expect(await verifyWithWarnings(pinned, AL2023_X86)).toEqual({ findings: [], warnings: [] })
+  })
+
+  it('takes a DT_NEEDED with a slash as a path: absolute under /opt/python resolves, relative does not', async () => {
+    const layer = site({
+      'pkg/_a.so': linked({ needed: ['/opt/python/pkg/vendor/libabs.so.1'] }),
+      'pkg/vendor/libabs.so.1': linked(),
+      'other/_b.so': linked({ needed: ['vendor/librel.so.1'] }),
+      'other/vendor/librel.so.1': linked()
+    })
+    const { findings, warnings } = await verifyWithWarnings(layer, AL2023_X86)
+    expect(findings).toEqual([])
+    expect(warnings).toEqual([
+      expect.stringMatching(/^other 1\.0: vendor\/librel\.so\.1 \(other\/_b\.so\)/)
+    ])
+  })
+
+  it('shows a hostile library name with its control characters replaced and its length cut', async () => {
+    const hostile = `libevil\n::error::forged${'x'.repeat(1000)}.so`
+    const layer = site({ 'evil/_x.so': linked({ needed: [hostile] }) })
+    const { warnings } = await verifyWithWarnings(layer, AL2023_X86)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).not.toContain('\n')
+    expect(warnings[0]).toContain(`libevil?::error::forged${'x'.repeat(255 - 23)}… (evil/_x.so)`)
+  })
+
+  it('leaves the libraries of an object built for the other machine to the architecture finding', async () => {
+    const layer = site({ 'pg/_pq.so': linkedArm({ needed: ['libpq.so.5'] }) })
+    const { findings } = await verifyWithWarnings(layer, AL2023_X86)
+    expect(findings.map(f => f.kind)).toEqual(['architecture'])
+  })
+})
+
+describe('the base-image table the link check reads', () => {
+  it('covers every runtime, and never lists a library as both provided and absent', () => {
+    for (const runtime of RUNTIMES) {
+      const image = BASE_IMAGES[runtime.os]
+      expect(image, runtime.name).toBeDefined()
+      expect(
+        image.libraries.filter(l => image.absent.includes(l)),
+        runtime.os
+      ).toEqual([])
+    }
+  })
+
+  it('gives hints only for libraries some generation is known to lack', () => {
+    const absent = new Set(Object.values(BASE_IMAGES).flatMap(image => image.absent))
+    expect(Object.keys(MISSING_LIBRARY_HINTS).filter(l => !absent.has(l))).toEqual([])
+  })
+})
+
+describe('the link check on objects built by gcc and g++', () => {
+  // each test its own layer, so one test's objects never show in another's findings
+  const build = (
+    layer: ReturnType<typeof site>,
+    compiler: 'g++' | 'gcc' | 'aarch64-linux-gnu-gcc',
+    source: string,
+    file: string,
+    args: string[] = []
+  ) => {
+    mkdirSync(dirname(join(layer.dir, file)), { recursive: true })
+    compileSharedObject(compiler, source, join(layer.dir, file), args)
+    rmSync(join(layer.dir, `${file}.c`))
+    return { name: file.split('/')[0], version: '0.1', requested: true, files: [file], bytes: 0 }
+  }
+
+  it('fails std::to_chars(double) (GLIBCXX_3.4.29) on python3.11 but not a C++11 string', async () => {
+    const layer = site({})
+    const packages = [
+      build(layer, 'g++', CXX_SOURCES.toCharsDouble, 'newcxx/_ext.so'),
+      build(layer, 'g++', CXX_SOURCES.cxx11String, 'oldcxx/_ext.so')
+    ]
+    const onAl2 = await verifyLayer(layer.dir, packages, AL2_X86)
+    expect(onAl2.map(f => [f.package, f.kind])).toEqual([['newcxx', 'c++-runtime']])
+    expect(onAl2[0].message).toContain('needs GLIBCXX_3.4.29 (libstdc++.so.6)')
+    expect(await verifyLayer(layer.dir, packages, AL2023_X86)).toEqual([])
+  })
+
+  it('checks an aarch64 layer on this x86_64 machine: a bundled library via $ORIGIN passes, libpq fails', async () => {
+    const layer = site({})
+    const bundled = build(
+      layer,
+      'aarch64-linux-gnu-gcc',
+      C_SOURCES.usesLibm,
+      'armpkg.libs/libdemo-1a2b.so.1',
+      ['-lm', '-Wl,-soname,libdemo-1a2b.so.1']
+    )
+    const ext = build(layer, 'aarch64-linux-gnu-gcc', C_SOURCES.plain, 'armpkg/_ext.abi3.so')
+    const extPath = join(layer.dir, ext.files[0])
+    execFileSync('patchelf', [
+      '--add-needed',
+      'libdemo-1a2b.so.1',
+      '--set-rpath',
+      '$ORIGIN/../armpkg.libs',
+      extPath
+    ])
+    const pkg = { ...ext, files: [...ext.files, ...bundled.files] }
+    expect(await verifyLayer(layer.dir, [pkg], AL2023_ARM)).toEqual([])
+
+    execFileSync('patchelf', ['--add-needed', 'libpq.so.5', extPath])
+    const findings = await verifyLayer(layer.dir, [pkg], AL2023_ARM)
+    expect(findings.map(f => f.message)).toEqual([
+      'armpkg 0.1: armpkg/_ext.abi3.so needs libpq.so.5, which is neither in the layer nor on ' +
+        "python3.12 (Amazon Linux 2023); PostgreSQL's client library: use psycopg2-binary or " +
+        'psycopg[binary], whose wheels bundle it'
     ])
   })
 })

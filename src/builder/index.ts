@@ -8,7 +8,7 @@ import type { ActionInputs } from '../inputs.js'
 import { layerFileStem } from '../names.js'
 import { workspacePath } from '../sources/common.js'
 import { hashMismatchMessage, type DependencySource } from '../sources/index.js'
-import { annotate, annotateFindings } from './annotations.js'
+import { annotate, annotateFindings, originOf } from './annotations.js'
 import {
   prepareImportCheck,
   runImportCheck,
@@ -92,7 +92,12 @@ export async function buildLayer(
 
   await normalizeRecords(siteDir)
   const findings =
-    inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
+    inputs.verify === 'off'
+      ? []
+      : await verifyLayer(siteDir, packages, inputs.target, {
+          onWarning: (message, name) =>
+            annotate('warning', message, name ? originOf(name, source, distributions) : undefined)
+        })
   annotateFindings(findings, inputs.verify, source, distributions)
 
   const { runtime, architecture } = inputs.target

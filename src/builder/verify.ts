@@ -1,11 +1,13 @@
 // Checks every file of the installed layer against what the Lambda runtime can load, so a
-// wrong-architecture wheel or a too-new glibc fails the build instead of the first
-// invocation (`invalid ELF header`, `GLIBC_2.28 not found`).
+// wrong-architecture wheel, a too-new glibc or libstdc++, or a library the runtime lacks fails
+// the build instead of the first invocation (`invalid ELF header`, `GLIBC_2.28 not found`,
+// `libpq.so.5: cannot open shared object file`). Files are read here; links.ts judges.
 import { mapLimit } from '../concurrency.js'
 import { open, readdir } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
 import { maxGlibc, compareGlibcVersions, readElfFile, type ElfInfo } from './elf.js'
+import { checkLinks, type LinkProblem } from './links.js'
 import type { LayerPackage } from './site.js'
 
 /** Files inspected at once: enough to keep the disk busy, well under the open-file limit. */
@@ -15,7 +17,8 @@ export interface Finding {
   version: string
   /** Relative to the site directory. */
   file: string
-  kind: 'architecture' | 'glibc' | 'python-abi' | 'not-elf' | 'unreadable'
+  kind:
+    'architecture' | 'glibc' | 'python-abi' | 'not-elf' | 'unreadable' | 'library' | 'c++-runtime'
   message: string
   /** The newest glibc the file needs, for a `glibc` finding: the worst of a group is shown. */
   glibcNeeded?: [number, number]
@@ -38,33 +41,104 @@ const SHARED_OBJECT_NAME = /\.so(\.\d+)*$/
 /** _ext.cpython-312-x86_64-linux-gnu.so → 3, 12, '', 'x86_64-linux-gnu' */
 const CPYTHON_EXTENSION_NAME = /\.cpython-(\d)(\d+)([a-z]*)-([^./]+)\.so$/
 
+export interface VerifyOptions {
+  /**
+   * Folders whose files the layer ships under lib/ (/opt/lib at run time, on Lambda's
+   * LD_LIBRARY_PATH), so a library placed there counts as in the layer.
+   */
+  libraryDirs?: string[]
+  /**
+   * Told, once per package (named, so the warning can point at its requirement), of libraries
+   * neither in the layer nor in the base-image fact table: they may come from the function or
+   * another layer, so they never fail the build.
+   */
+  onWarning?: (message: string, packageName?: string) => void
+}
+
+/** Warnings about unknown libraries name this many packages, then count the rest. */
+const WARNED_PACKAGES = 5
+
 export async function verifyLayer(
   siteDir: string,
   packages: LayerPackage[],
-  target: Target
+  target: Target,
+  options: VerifyOptions = {}
 ): Promise<Finding[]> {
   const owners = new Map<string, LayerPackage>()
   for (const pkg of packages) for (const file of pkg.files) owners.set(posix.normalize(file), pkg)
+  const ownerOf = (file: string) => owners.get(file) ?? UNKNOWN_PACKAGE
+  const findingFor =
+    (file: string) =>
+    (kind: Finding['kind'], problem: string, glibcNeeded?: [number, number]): Finding => {
+      const owner = ownerOf(file)
+      return {
+        package: owner.name,
+        version: owner.version,
+        file,
+        kind,
+        message: `${label(owner)}: ${file} ${problem}`,
+        ...(glibcNeeded && { glibcNeeded })
+      }
+    }
 
   const files = await listFiles(siteDir)
   const perFile = await mapLimit(files, OPEN_FILES, async file => {
-    const owner = owners.get(file) ?? UNKNOWN_PACKAGE
-    const finding = (
-      kind: Finding['kind'],
-      problem: string,
-      glibcNeeded?: [number, number]
-    ): Finding => ({
-      package: owner.name,
-      version: owner.version,
-      file,
-      kind,
-      message: `${label(owner)}: ${file} ${problem}`,
-      ...(glibcNeeded && { glibcNeeded })
-    })
     const path = join(siteDir, file)
-    return checkFile(file, path, await readElfFile(path), target, finding)
+    const elf = await readElfFile(path)
+    return { file, elf, findings: await checkFile(file, path, elf, target, findingFor(file)) }
   })
-  return perFile.flat().sort(byPackageThenFile)
+  const libraryFiles = (
+    await Promise.all((options.libraryDirs ?? []).map(dir => listFiles(dir)))
+  ).flat()
+  const objects = perFile.flatMap(({ file, elf }) => (elf ? [{ file, elf }] : []))
+  const links = checkLinks(objects, { siteFiles: files, libraryFiles }, target)
+  const unknown = links.filter(problem => problem.kind === 'unknown-library')
+  for (const warning of unknownLibraryWarnings(unknown, ownerOf, target)) {
+    options.onWarning?.(warning.message, warning.packageName)
+  }
+  const linkFindings = links.flatMap(({ file, kind, problem }) =>
+    kind === 'unknown-library' ? [] : [findingFor(file)(kind, problem)]
+  )
+  return [...perFile.flatMap(f => f.findings), ...linkFindings].sort(byPackageThenFile)
+}
+
+/**
+ * One warning per package: "greeter 1.0: libfoo.so.1 (greeter/_a.so and 2 more files) is not
+ * in the layer, and python3.12 (Amazon Linux 2023) is not known to provide it: …".
+ */
+function unknownLibraryWarnings(
+  problems: LinkProblem[],
+  ownerOf: (file: string) => Pick<LayerPackage, 'name' | 'version'>,
+  { runtime }: Target
+): { message: string; packageName?: string }[] {
+  const byPackage = new Map<string, Map<string, string[]>>()
+  const owners = new Map<string, Pick<LayerPackage, 'name' | 'version'>>()
+  for (const { file, library } of problems) {
+    const owner = ownerOf(file)
+    const key = label(owner)
+    owners.set(key, owner)
+    const libraries = byPackage.get(key) ?? new Map<string, string[]>()
+    libraries.set(library, [...(libraries.get(library) ?? []), file])
+    byPackage.set(key, libraries)
+  }
+  const warnings = [...byPackage].map(([key, libraries]) => {
+    const list = [...libraries].map(([library, files]) => {
+      const rest = files.length - 1
+      return `${library} (${files[0]}${rest ? ` and ${rest} more ${rest === 1 ? 'file' : 'files'}` : ''})`
+    })
+    const one = list.length === 1
+    const message =
+      `${key}: ${list.join(', ')} ${one ? 'is' : 'are'} not in the layer, and ${runtime.name} (${runtime.os}) ` +
+      `is not known to provide ${one ? 'it' : 'them'}: the import fails unless the function or another of its layers brings ${one ? 'it' : 'them'}`
+    return { message, packageName: owners.get(key)?.name }
+  })
+  if (warnings.length <= WARNED_PACKAGES) return warnings
+  const rest = warnings.length - (WARNED_PACKAGES - 1)
+  const others = [...byPackage.keys()].slice(WARNED_PACKAGES - 1).join(', ')
+  return [
+    ...warnings.slice(0, WARNED_PACKAGES - 1),
+    { message: `${rest} more packages need libraries that are not in the layer (${others})` }
+  ]
 }
 
 /** Findings of one package and kind together, in the order verifyLayer gives them. */
