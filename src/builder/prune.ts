@@ -2,6 +2,7 @@ import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
 import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from '../facts.js'
 import { canonicalName, parseRequirement } from '../sources/pep508.js'
+import { modulesInFiles } from './import-check.js'
 import { requiredNames, siteLocator } from './site.js'
 import type { InstalledDistribution } from './pip.js'
 import type { LayerPackage } from './site.js'
@@ -12,6 +13,8 @@ export interface Exclusion {
   reason: string
   /** Left out because the Lambda runtime provides it (not because `exclude` named it). */
   providedByRuntime: boolean
+  /** The top-level modules it had, so a failed import can name what it missed. */
+  modules?: string[]
 }
 
 export interface PruneResult {
@@ -190,7 +193,8 @@ export async function prune(
         name: pkg.name,
         version: pkg.version,
         reason,
-        providedByRuntime: !options.exclude.includes(pkg.name)
+        providedByRuntime: !options.exclude.includes(pkg.name),
+        modules: modulesInFiles(pkg.files)
       })
     } else {
       kept.push(pkg)
