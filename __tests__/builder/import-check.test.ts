@@ -547,6 +547,39 @@ describe('checkImports: extension modules, dependents, skip and excluded distrib
     ])
   })
 
+  it('passes a private extension module that can only be imported through its importer (scipy.linalg._matfuncs_sqrtm_triu)', async () => {
+    const triu = compileExtension(
+      interpreter.path,
+      '_triu',
+      extensionNeeding('_triu', 'circ._guard')
+    )
+    const files: Files = {
+      'circ/__init__.py': '',
+      // stands for the circular import: fine only once _sqrtm, which imports _triu, is loading
+      'circ/_guard.py': [
+        'import sys',
+        "if 'circ._sqrtm' not in sys.modules:",
+        "    raise ImportError('partially initialized module circ._triu')"
+      ].join('\n'),
+      'circ/_sqrtm.py': 'from circ import _triu\n',
+      [`circ/_triu${triu.suffix}`]: triu.binary
+    }
+    const site = layer({ circ: { files } })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.checked).toEqual(['circ', 'circ._triu'])
+    expect(result.failures).toEqual([])
+    expect(result.throughDependents).toEqual([
+      { module: 'circ._triu', package: 'circ', dependent: 'circ._sqrtm' }
+    ])
+
+    // when nothing of its folder imports it, it fails
+    const orphan = layer({ circ: { files: { ...files, 'circ/_sqrtm.py': '' } } })
+    const failed = await checkImports({ interpreter, ...orphan, skip: [] })
+    expect(failed.failures.map(describeImportFailure)).toEqual([
+      'circ (import circ._triu): ImportError: partially initialized module circ._triu'
+    ])
+  })
+
   it('skips by module, dotted name or distribution name (normalised), naming both', async () => {
     const site = layer({
       pyyaml: { files: { 'yaml/__init__.py': 'raise ImportError("no")\n' } },

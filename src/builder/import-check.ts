@@ -34,7 +34,10 @@ export interface ImportCheckResult {
   failures: ImportFailure[]
   /** Failures caused by a distribution `exclude` left out, with no other layer to bring it. */
   setAside: ImportFailure[]
-  /** Modules that import only through a distribution of the layer that requires theirs. */
+  /**
+   * Modules that import only through what imports them: a distribution of the layer that
+   * requires theirs (psycopg for psycopg_binary), or a module of their own folder.
+   */
   throughDependents: Array<ImportedModule & { dependent: string }>
   /** `skip` entries that name no module or distribution of the layer. */
   unknownSkips: string[]
@@ -155,7 +158,7 @@ function importSummary(result: ImportCheckResult, interpreter: Interpreter): str
   const notes: string[] = []
   if (result.throughDependents.length > 0) {
     const through = result.throughDependents.map(m => `${describeModule(m)} through ${m.dependent}`)
-    notes.push(`imported through the package that requires it: ${through.join(', ')}`)
+    notes.push(`imported through what imports them: ${through.join(', ')}`)
   }
   if (result.setAside.length > 0) {
     notes.push(
@@ -436,13 +439,25 @@ export async function checkImports(options: {
       timeoutMs: options.timeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS,
       scratch
     }
-    const runs = await mapLimit([...byPackage], CONCURRENT_IMPORTS, ([, names]) =>
+    // the packages with the most modules first, so the longest run does not start last
+    const units = [...byPackage].sort((a, b) => b[1].length - a[1].length)
+    const runs = await mapLimit(units, CONCURRENT_IMPORTS, ([, names]) =>
       importModules(session, [], names)
     )
-    const failures = [...byPackage].flatMap(([pkg, names], i) =>
-      distinctFailures(pkg, names, runs[i].outcomes)
+    const outcomes = new Map(units.map(([pkg], i) => [pkg, runs[i].outcomes]))
+    const failures = [...byPackage].flatMap(([pkg, names]) =>
+      distinctFailures(pkg, names, outcomes.get(pkg) ?? new Map())
     )
-    const through = await importThroughDependents(session, siteDir, packages, byPackage, failures)
+    // a private module inside a package is imported by its own package; anything else by a
+    // dependent. Each retries one after another: together, two interpreters at a time.
+    const inner = failures.filter(f => isPrivateSubmodule(f.failure.module))
+    const outer = failures.filter(f => !isPrivateSubmodule(f.failure.module))
+    const through = (
+      await Promise.all([
+        importThroughImporters(session, siteDir, packages, inner),
+        importThroughDependents(session, siteDir, packages, byPackage, outer)
+      ])
+    ).flat()
     const { setAside, counted } = attributeExcluded(
       failures.filter(f => !through.some(t => t.module === f.failure.module)),
       options.excluded ?? [],
@@ -489,6 +504,60 @@ function distinctFailures(
   }
   return found
 }
+
+/** Importers tried per failed extension module: each costs a fresh interpreter. */
+const IMPORTERS_TRIED = 3
+
+/**
+ * Retries a failed private extension module (`scipy.linalg._matfuncs_sqrtm_triu`, which imports
+ * its own importer back and so cannot be imported first) after each module of its folder that
+ * names it; it passes when it then imports. Failures of a package's own import are left alone.
+ */
+async function importThroughImporters(
+  session: Session,
+  siteDir: string,
+  packages: LayerPackage[],
+  failures: FailureFound[]
+): Promise<Through[]> {
+  const through: Through[] = []
+  for (const { failure } of failures) {
+    const parts = failure.module.split('.')
+    const files = packages.find(pkg => pkg.name === failure.package)?.files ?? []
+    const importers = await importersOf(siteDir, files, parts)
+    for (const importer of importers.slice(0, IMPORTERS_TRIED)) {
+      const run = await importModules(session, [importer], [failure.module])
+      if (run.preludeImported && run.outcomes.get(failure.module)?.error === undefined) {
+        through.push({ module: failure.module, package: failure.package, dependent: importer })
+        break
+      }
+    }
+  }
+  return through
+}
+
+/** `scipy.linalg._matfuncs_sqrtm_triu`: a module its package keeps to itself. */
+function isPrivateSubmodule(module: string): boolean {
+  const parts = module.split('.')
+  return parts.length > 1 && parts[parts.length - 1].startsWith('_')
+}
+
+/** The modules beside `module` (same folder) whose source names it, by dotted name. */
+async function importersOf(siteDir: string, files: string[], module: string[]): Promise<string[]> {
+  const folder = module.slice(0, -1).join('/') + '/'
+  const name = module[module.length - 1]
+  const importers: string[] = []
+  for (const file of files) {
+    const rest = file.startsWith(folder) ? file.slice(folder.length) : ''
+    if (!rest.endsWith('.py') || rest.includes('/')) continue
+    const text = await readFile(join(siteDir, file), 'utf8').catch(() => '')
+    if (!new RegExp(`\\b${name}\\b`).test(text)) continue
+    const stem = rest.slice(0, -'.py'.length)
+    importers.push([...module.slice(0, -1), ...(stem === '__init__' ? [] : [stem])].join('.'))
+  }
+  return importers
+}
+
+type Through = ImportedModule & { dependent: string }
 
 /**
  * Retries each failed package's modules after importing the top-level modules of a package of
