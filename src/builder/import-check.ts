@@ -236,22 +236,25 @@ export async function otherLayerSites(
       path.join(root, 'python', 'lib', `python${interpreter.version}`, 'site-packages'),
       path.join(root, 'python')
     ]
+    const found: string[] = []
     for (const candidate of candidates) {
-      if (
-        await stat(candidate).then(
-          s => s.isDirectory(),
-          () => false
-        )
-      )
-        sites.push(candidate)
+      if (await isFolder(candidate)) found.push(candidate)
     }
-    if (!sites.some(site => site.startsWith(root))) {
+    sites.push(...found)
+    if (found.length === 0) {
       throw new Error(
         `import-check-layers: ${layer} has no python/ folder; give a layer zip or a folder holding python/`
       )
     }
   }
   return sites
+}
+
+function isFolder(file: string): Promise<boolean> {
+  return stat(file).then(
+    s => s.isDirectory(),
+    () => false
+  )
 }
 
 function unzip(python: string, zip: string, dest: string): Promise<void> {
