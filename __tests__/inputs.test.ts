@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { INPUT_DEFAULTS, InputError, inputFromEnv, readInputs, splitArgs } from '../src/inputs.js'
 
 const TODAY = new Date('2026-11-27T12:00:00Z')
@@ -273,5 +276,56 @@ describe('pip-args', () => {
       '-rf',
       '/'
     ])
+  })
+})
+
+describe('import-check-layers', () => {
+  function inWorkspace<T>(run: (workspace: string) => T): T {
+    const workspace = mkdtempSync(join(tmpdir(), 'inputs-layers-'))
+    const saved = process.env.GITHUB_WORKSPACE
+    process.env.GITHUB_WORKSPACE = workspace
+    try {
+      return run(workspace)
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_WORKSPACE
+      else process.env.GITHUB_WORKSPACE = saved
+      rmSync(workspace, { recursive: true, force: true })
+    }
+  }
+
+  it('takes zips and folders of the workspace, as absolute paths', () => {
+    inWorkspace(workspace => {
+      mkdirSync(join(workspace, 'layers', 'numpy', 'python'), { recursive: true })
+      writeFileSync(join(workspace, 'layers', 'pandas.zip'), '')
+      const inputs = read({ 'import-check-layers': 'layers/numpy, layers/pandas.zip' })
+      expect(inputs.importCheckLayers).toEqual([
+        join(workspace, 'layers', 'numpy'),
+        join(workspace, 'layers', 'pandas.zip')
+      ])
+    })
+  })
+
+  it.each([
+    [
+      'arn:aws:lambda:us-east-1:123456789012:layer:numpy:3',
+      'import-check-layers: "arn:aws:lambda:us-east-1:123456789012:layer:numpy:3" is a layer ARN, which the check does not fetch; give the path of a layer zip or of a folder holding its python/ folder'
+    ],
+    [
+      'missing.zip',
+      'import-check-layers: "missing.zip" is not found; give the path of a layer zip or of a folder holding its python/ folder'
+    ],
+    [
+      'notes.txt',
+      'import-check-layers: "notes.txt" is neither a .zip file nor a folder; give the path of a layer zip or of a folder holding its python/ folder'
+    ],
+    [
+      '../elsewhere',
+      'import-check-layers: "../elsewhere" is outside the workspace; move it into the repository, or set allow-outside-workspace: true'
+    ]
+  ])('refuses %s before any work', (value, message) => {
+    inWorkspace(workspace => {
+      writeFileSync(join(workspace, 'notes.txt'), '')
+      expect(() => read({ 'import-check-layers': value })).toThrow(new InputError(message))
+    })
   })
 })

@@ -23,6 +23,9 @@ import {
 import { credentialsNeedEncoding, pipArgSecrets, redact, redactUrl, urlSecrets } from './secrets.js'
 import { checkArtifactName } from './report/artifact.js'
 import { canonicalName } from './sources/pep508.js'
+import { OUTSIDE_WORKSPACE_FIX, isInside, workspaceRoot } from './sources/common.js'
+import { statSync } from 'node:fs'
+import path from 'node:path'
 
 export type VerifyMode = 'error' | 'warn' | 'off'
 export type ImportCheckMode = 'auto' | 'true' | 'false'
@@ -47,6 +50,8 @@ export interface ActionInputs {
   verify: VerifyMode
   importCheck: ImportCheckMode
   importCheckSkip: string[]
+  /** Zips or folders (absolute paths) holding other layers' `python/`, for the import check. */
+  importCheckLayers: string[]
   publish: boolean
   layerName?: string
   description?: string
@@ -92,6 +97,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   verify: 'error',
   'import-check': 'auto',
   'import-check-skip': '',
+  'import-check-layers': '',
   publish: 'true',
   'layer-name': '',
   description: '',
@@ -161,6 +167,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     verify: oneOf(get, 'verify', ['error', 'warn', 'off'] as const),
     importCheck: oneOf(get, 'import-check', ['auto', 'true', 'false'] as const),
     importCheckSkip: list(get('import-check-skip')),
+    importCheckLayers: readImportCheckLayers(get),
     publish,
     layerName: readLayerName(get, publish),
     description: maxLength(get, 'description', LIMITS.descriptionMax),
@@ -184,6 +191,31 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     ],
     warnings
   }
+}
+
+/** Paths in the workspace (or anywhere, with allow-outside-workspace) of a .zip or a folder. */
+function readImportCheckLayers(get: GetInput): string[] {
+  const accepted = 'give the path of a layer zip or of a folder holding its python/ folder'
+  return unique(list(get('import-check-layers'))).map(value => {
+    if (value.startsWith('arn:')) {
+      throw new InputError(
+        `import-check-layers: "${value}" is a layer ARN, which the check does not fetch; ${accepted}`
+      )
+    }
+    const file = path.resolve(workspaceRoot(), value)
+    if (!bool(get, 'allow-outside-workspace') && !isInside(file, workspaceRoot())) {
+      throw new InputError(
+        `import-check-layers: "${value}" is outside the workspace; ${OUTSIDE_WORKSPACE_FIX}`
+      )
+    }
+    const kind = statSync(file, { throwIfNoEntry: false })
+    if (!kind?.isDirectory() && !(kind?.isFile() && file.endsWith('.zip'))) {
+      throw new InputError(
+        `import-check-layers: "${value}" is ${kind ? 'neither a .zip file nor a folder' : 'not found'}; ${accepted}`
+      )
+    }
+    return file
+  })
 }
 
 function readArtifactName(get: GetInput): string | undefined {

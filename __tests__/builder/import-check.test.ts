@@ -16,7 +16,9 @@ import { findRuntime, type Architecture } from '../../src/facts.js'
 import {
   checkImports,
   describeImportFailure,
+  extensionModules,
   importAnnotation,
+  otherLayerSites,
   topLevelModules
 } from '../../src/builder/import-check.js'
 import { findInterpreter, type Interpreter } from '../../src/builder/interpreter.js'
@@ -42,12 +44,15 @@ type Files = Record<string, string | Buffer>
  * A site directory holding each package's files plus its `.dist-info` (with `top_level.txt`
  * when given), and the LayerPackage records pip's RECORD would yield.
  */
-function layer(packages: Record<string, { files: Files; topLevel?: string[] }>) {
+function layer(
+  packages: Record<string, { files: Files; topLevel?: string[]; requires?: string[] }>
+) {
   const siteDir = tempDir('importcheck-site-')
   const records: LayerPackage[] = []
-  for (const [name, { files, topLevel }] of Object.entries(packages)) {
+  for (const [name, { files, topLevel, requires = [] }] of Object.entries(packages)) {
     const distInfo = `${name.replace(/-/g, '_')}-1.0.dist-info`
-    const all: Files = { ...files, [`${distInfo}/METADATA`]: `Name: ${name}\nVersion: 1.0\n` }
+    const metadata = [`Name: ${name}`, 'Version: 1.0', ...requires.map(r => `Requires-Dist: ${r}`)]
+    const all: Files = { ...files, [`${distInfo}/METADATA`]: metadata.join('\n') + '\n' }
     if (topLevel) all[`${distInfo}/top_level.txt`] = topLevel.join('\n') + '\n'
     for (const [file, content] of Object.entries(all)) {
       if (file.startsWith('../')) continue // recorded outside the site directory
@@ -68,8 +73,29 @@ static struct PyModuleDef definition = {PyModuleDef_HEAD_INIT, "_speedups", NULL
 PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&definition); }
 `
 
+/**
+ * A real extension module `name` whose initialisation imports `needs` first, as a compiled
+ * module that depends on another one (cryptography's `_rust` on `_cffi_backend`) does.
+ */
+function extensionNeeding(name: string, needs: string): string {
+  return `
+#include <Python.h>
+static struct PyModuleDef definition = {PyModuleDef_HEAD_INIT, "${name}", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit_${name}(void) {
+  PyObject *needed = PyImport_ImportModule("${needs}");
+  if (needed == NULL) return NULL;
+  Py_DECREF(needed);
+  return PyModule_Create(&definition);
+}
+`
+}
+
 /** A real CPython extension module `_speedups`, built against `python`'s own headers. */
-function compileExtension(python: string): { binary: Buffer; suffix: string } {
+function compileExtension(
+  python: string,
+  name = '_speedups',
+  source = EXTENSION_SOURCE
+): { binary: Buffer; suffix: string } {
   const [include, suffix] = execFileSync(python, [
     '-c',
     "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))"
@@ -78,8 +104,8 @@ function compileExtension(python: string): { binary: Buffer; suffix: string } {
     .trim()
     .split('\n')
   const dir = tempDir('importcheck-ext-')
-  writeFileSync(join(dir, 'speedups.c'), EXTENSION_SOURCE)
-  const out = join(dir, `_speedups${suffix}`)
+  writeFileSync(join(dir, 'speedups.c'), source)
+  const out = join(dir, `${name}${suffix}`)
   execFileSync('gcc', [
     '-shared',
     '-fPIC',
@@ -280,8 +306,8 @@ describe('checkImports', () => {
       }
     })
     const result = await checkImports({ interpreter, ...site, skip: [] })
-    expect(result).toEqual({
-      checked: ['fastcore', '_speedups', 'helpers', 'app'],
+    expect(result).toMatchObject({
+      checked: ['fastcore', 'fastcore._speedups', '_speedups', 'helpers', 'app'],
       skipped: [],
       failures: []
     })
@@ -335,7 +361,12 @@ describe('checkImports', () => {
       pyyaml: { files: { 'yaml/__init__.py': '' } }
     })
     const result = await checkImports({ interpreter, ...site, skip: ['hangs', 'not-in-layer'] })
-    expect(result).toEqual({ checked: ['yaml'], skipped: ['hangs'], failures: [] })
+    expect(result).toMatchObject({
+      checked: ['yaml'],
+      skipped: [{ module: 'hangs', package: 'hangs' }],
+      failures: [],
+      unknownSkips: ['not-in-layer']
+    })
   })
 
   it("does not let the layer see the runner's site-packages, PYTHONPATH or working directory", async () => {
@@ -417,6 +448,235 @@ describe('checkImports', () => {
       'RuntimeError: set API_KEY before import',
       'SystemExit: 3'
     ])
+  })
+})
+
+describe('checkImports: extension modules, dependents, skip and excluded distributions', () => {
+  let interpreter: Interpreter
+  let rust: { binary: Buffer; suffix: string }
+
+  beforeAll(async () => {
+    const found = await findInterpreter(target('python3.11', 'x86_64'), '')
+    expect(found.reason).toBeUndefined()
+    interpreter = found.interpreter!
+    rust = compileExtension(interpreter.path, '_rust', extensionNeeding('_rust', '_cffi_backend'))
+  })
+
+  /** cryptography's shape: a package that imports fine, whose compiled binding needs cffi. */
+  function cryptoLike(log?: string): Files {
+    const record = log ? `open(${JSON.stringify(log)}, 'a').write('imported\\n')\n` : ''
+    return {
+      'cryptolike/__init__.py': record,
+      'cryptolike/hazmat/__init__.py': '',
+      'cryptolike/hazmat/bindings/__init__.py': '',
+      [`cryptolike/hazmat/bindings/_rust${rust.suffix}`]: rust.binary,
+      'cryptolike/fernet.py': 'from cryptolike.hazmat.bindings import _rust\n'
+    }
+  }
+
+  it('fails a compiled module in a subpackage that needs a module not in the layer, naming module and distribution', async () => {
+    const site = layer({ 'crypto-like': { files: cryptoLike() } })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.checked).toEqual(['cryptolike', 'cryptolike.hazmat.bindings._rust'])
+    expect(result.failures.map(describeImportFailure)).toEqual([
+      "crypto-like (import cryptolike.hazmat.bindings._rust): ModuleNotFoundError: No module named '_cffi_backend'"
+    ])
+  })
+
+  it('passes the same compiled module once the module it needs is in the layer', async () => {
+    const site = layer({
+      'crypto-like': { files: cryptoLike() },
+      cffi: { files: { '_cffi_backend.py': '' } }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.failures).toEqual([])
+    expect(result.checked).toContain('cryptolike.hazmat.bindings._rust')
+  })
+
+  it("imports a distribution's modules in one interpreter, not one per file", async () => {
+    const log = join(tempDir('importcheck-log-'), 'imports.log')
+    const site = layer({ 'crypto-like': { files: cryptoLike(log) } })
+    await checkImports({ interpreter, ...site, skip: [] })
+    // a second interpreter would have run the package's __init__ again for the extension
+    expect(readFileSync(log, 'utf8')).toBe('imported\n')
+  })
+
+  it('ignores extension modules built for another Python and shared libraries in the package', async () => {
+    expect(
+      extensionModules(
+        [
+          'pkg/_a.cpython-311-x86_64-linux-gnu.so',
+          'pkg/_b.cpython-312-x86_64-linux-gnu.so',
+          'pkg/_c.cpython-311-aarch64-linux-gnu.so',
+          'pkg/_d.abi3.so',
+          'pkg/lib/libthing.so',
+          'pkg.libs/libz-1a2b.so.1',
+          'my-tools/_e.abi3.so'
+        ],
+        { version: '3.11', machine: 'x86_64' }
+      )
+    ).toEqual(['pkg._a', 'pkg._d'])
+  })
+
+  it('passes a module that refuses to be imported first when its dependent imports it (psycopg[binary])', async () => {
+    const binary: Files = {
+      'psycopg_binary/__init__.py': [
+        'import sys',
+        "if 'psycopg' not in sys.modules:",
+        "    raise ImportError('the psycopg package should be imported before psycopg_binary')"
+      ].join('\n')
+    }
+    const site = layer({
+      psycopg: {
+        files: { 'psycopg/__init__.py': 'import psycopg_binary\n' },
+        requires: ['psycopg-binary==1.0; extra == "binary"']
+      },
+      'psycopg-binary': { files: binary }
+    })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.failures).toEqual([])
+    expect(result.throughDependents).toEqual([
+      { module: 'psycopg_binary', package: 'psycopg-binary', dependent: 'psycopg' }
+    ])
+
+    // without a dependent in the layer, the same module fails
+    const alone = layer({ 'psycopg-binary': { files: binary } })
+    const failed = await checkImports({ interpreter, ...alone, skip: [] })
+    expect(failed.failures.map(describeImportFailure)).toEqual([
+      'psycopg-binary: ImportError: the psycopg package should be imported before psycopg_binary'
+    ])
+  })
+
+  it('passes a private extension module that can only be imported through its importer (scipy.linalg._matfuncs_sqrtm_triu)', async () => {
+    const triu = compileExtension(
+      interpreter.path,
+      '_triu',
+      extensionNeeding('_triu', 'circ._guard')
+    )
+    const files: Files = {
+      'circ/__init__.py': '',
+      // stands for the circular import: fine only once _sqrtm, which imports _triu, is loading
+      'circ/_guard.py': [
+        'import sys',
+        "if 'circ._sqrtm' not in sys.modules:",
+        "    raise ImportError('partially initialized module circ._triu')"
+      ].join('\n'),
+      'circ/_sqrtm.py': 'from circ import _triu\n',
+      [`circ/_triu${triu.suffix}`]: triu.binary
+    }
+    const site = layer({ circ: { files } })
+    const result = await checkImports({ interpreter, ...site, skip: [] })
+    expect(result.checked).toEqual(['circ', 'circ._triu'])
+    expect(result.failures).toEqual([])
+    expect(result.throughDependents).toEqual([
+      { module: 'circ._triu', package: 'circ', dependent: 'circ._sqrtm' }
+    ])
+
+    // when nothing of its folder imports it, it fails
+    const orphan = layer({ circ: { files: { ...files, 'circ/_sqrtm.py': '' } } })
+    const failed = await checkImports({ interpreter, ...orphan, skip: [] })
+    expect(failed.failures.map(describeImportFailure)).toEqual([
+      'circ (import circ._triu): ImportError: partially initialized module circ._triu'
+    ])
+  })
+
+  it('skips by module, dotted name or distribution name (normalised), naming both', async () => {
+    const site = layer({
+      pyyaml: { files: { 'yaml/__init__.py': 'raise ImportError("no")\n' } },
+      'crypto-like': { files: cryptoLike() },
+      hangs: { files: { 'hangs.py': 'import time\ntime.sleep(600)\n' } }
+    })
+    const result = await checkImports({
+      interpreter,
+      ...site,
+      skip: ['PyYAML', 'cryptolike.hazmat', 'Hangs', 'nothing_here']
+    })
+    expect(result.checked).toEqual(['cryptolike'])
+    expect(result.failures).toEqual([])
+    expect(result.skipped).toEqual([
+      { module: 'yaml', package: 'pyyaml' },
+      { module: 'cryptolike.hazmat.bindings._rust', package: 'crypto-like' },
+      { module: 'hangs', package: 'hangs' }
+    ])
+    expect(result.unknownSkips).toEqual(['nothing_here'])
+  })
+
+  describe('a package whose dependency exclude left out (pandas without numpy)', () => {
+    // pandas catches the missing numpy and raises a bare ImportError of its own
+    const pandasLike: Files = {
+      'pandaslike/__init__.py': [
+        'missing = []',
+        'try:',
+        '    import numpy',
+        'except ImportError as e:',
+        "    missing.append('numpy')",
+        'if missing:',
+        "    raise ImportError('Unable to import required dependencies: ' + ', '.join(missing))"
+      ].join('\n')
+    }
+    const excluded = [{ name: 'numpy', modules: ['numpy'] }]
+
+    it('is set aside with the reason, not failed, when no other layer is given', async () => {
+      const site = layer({ pandaslike: { files: pandasLike } })
+      const result = await checkImports({ interpreter, ...site, excluded, skip: [] })
+      expect(result.failures).toEqual([])
+      expect(result.setAside.map(describeImportFailure)).toEqual([
+        'pandaslike: import failed: numpy is not in the layer (exclude left it out); ImportError: Unable to import required dependencies: numpy'
+      ])
+    })
+
+    it('passes with the other layer (a zip, python/ layout) on the path', async () => {
+      const work = tempDir('importcheck-other-')
+      const content = join(work, 'content')
+      mkdirSync(join(content, 'python', 'numpy'), { recursive: true })
+      writeFileSync(join(content, 'python', 'numpy', '__init__.py'), '')
+      const zip = join(work, 'numpy-layer.zip')
+      execFileSync(interpreter.path, ['-m', 'zipfile', '-c', zip, 'python'], { cwd: content })
+      const otherLayerPaths = await otherLayerSites(interpreter, [zip], join(work, 'unpacked'))
+      expect(otherLayerPaths).toEqual([
+        join(work, 'unpacked', 'import-check-layers', '0', 'python')
+      ])
+
+      const site = layer({ pandaslike: { files: pandasLike } })
+      const result = await checkImports({
+        interpreter,
+        ...site,
+        excluded,
+        otherLayerPaths,
+        skip: []
+      })
+      expect(result).toMatchObject({ failures: [], setAside: [] })
+    })
+
+    it('fails, saying why, when the other layers do not have it either', async () => {
+      const other = tempDir('importcheck-other-')
+      mkdirSync(join(other, 'python', 'lib', 'python3.11', 'site-packages', 'pytz'), {
+        recursive: true
+      })
+      const otherLayerPaths = await otherLayerSites(interpreter, [other], other)
+      expect(otherLayerPaths).toEqual([
+        join(other, 'python', 'lib', 'python3.11', 'site-packages'),
+        join(other, 'python')
+      ])
+      const site = layer({ pandaslike: { files: pandasLike } })
+      const result = await checkImports({
+        interpreter,
+        ...site,
+        excluded,
+        otherLayerPaths,
+        skip: []
+      })
+      expect(result.failures.map(describeImportFailure)).toEqual([
+        'pandaslike: import failed: numpy is not in the layer (exclude left it out) nor in import-check-layers; ImportError: Unable to import required dependencies: numpy'
+      ])
+    })
+
+    it('refuses a folder with no python/ in it', async () => {
+      const other = tempDir('importcheck-other-')
+      await expect(otherLayerSites(interpreter, [other], other)).rejects.toThrow(
+        `import-check-layers: ${other} has no python/ folder; give a layer zip or a folder holding python/`
+      )
+    })
   })
 })
 

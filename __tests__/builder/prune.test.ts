@@ -143,13 +143,43 @@ describe('slimming a real site folder', () => {
     return { dir, pkg }
   }
 
-  it('keeps a tests folder the package imports at run time (astropy does)', async () => {
+  it('keeps the tests module the package imports at run time (astropy does), not the tests around it', async () => {
     const { dir, pkg } = await site({
       'pkg/__init__.py': 'from .tests.runner import TestRunner\n',
-      'pkg/tests/runner.py': 'class TestRunner: pass\n'
+      'pkg/tests/__init__.py': '',
+      'pkg/tests/runner.py': 'from . import helper\nclass TestRunner: pass\n',
+      'pkg/tests/helper.py': '',
+      'pkg/tests/test_big.py': 'def test(): pass\n'
     })
     const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
-    expect(result.packages[0].files).toContain('pkg/tests/runner.py')
+    expect([...result.packages[0].files].sort()).toEqual([
+      'pkg/__init__.py',
+      'pkg/tests/__init__.py',
+      'pkg/tests/helper.py',
+      'pkg/tests/runner.py'
+    ])
+  })
+
+  it("drops numpy 2.2's tests but the one module numpy.testing imports; conftest.py and imports inside functions keep nothing", async () => {
+    const { dir, pkg } = await site({
+      'pkg/__init__.py': 'def test():\n    from pkg._core.tests import test_multiarray\n',
+      'pkg/conftest.py': 'from pkg._core.tests._natype import pd_NA\n',
+      'pkg/testing/__init__.py': 'from ._private.utils import *\n',
+      'pkg/testing/_private/utils.py': 'import os\nfrom pkg._core.tests._natype import pd_NA\n',
+      'pkg/_core/tests/_natype.py': 'pd_NA = None\n',
+      'pkg/_core/tests/test_multiarray.py': 'def test(): pass\n',
+      'pkg/_core/tests/data/big.csv': '1,2\n',
+      'pkg/lib/tests/test_io.py': 'def test(): pass\n'
+    })
+    const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
+    expect([...result.packages[0].files].sort()).toEqual([
+      'pkg/__init__.py',
+      'pkg/_core/tests/_natype.py',
+      'pkg/conftest.py',
+      'pkg/testing/__init__.py',
+      'pkg/testing/_private/utils.py'
+    ])
+    expect(result.slimmed.files).toBe(3)
   })
 
   it('drops a tests folder nothing imports', async () => {

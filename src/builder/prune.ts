@@ -2,6 +2,7 @@ import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
 import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from '../facts.js'
 import { canonicalName, parseRequirement } from '../sources/pep508.js'
+import { modulesInFiles } from './import-check.js'
 import { requiredNames, siteLocator } from './site.js'
 import type { InstalledDistribution } from './pip.js'
 import type { LayerPackage } from './site.js'
@@ -12,6 +13,8 @@ export interface Exclusion {
   reason: string
   /** Left out because the Lambda runtime provides it (not because `exclude` named it). */
   providedByRuntime: boolean
+  /** The top-level modules it had, so a failed import can name what it missed. */
+  modules?: string[]
 }
 
 export interface PruneResult {
@@ -134,14 +137,14 @@ export function halfSetWarnings(packages: LayerPackage[]): string[] {
  * Files that never load at run time. `*.dist-info` always stays: importlib.metadata needs it.
  * Console scripts go: their shebang names the runner's interpreter, not Lambda's.
  */
-export function isSlimmable(file: string, keepTests = false): boolean {
+export function isSlimmable(file: string): boolean {
   const parts = file.split('/')
   if (parts[0].endsWith('.dist-info')) return false
   if (parts[0] === 'bin') return true
   if (parts.includes('__pycache__')) return true
   // `tests` folders inside a package, never a top-level package that happens to be named so;
   // never `test` (django.test is public API)
-  if (!keepTests && isInTests(file)) return true
+  if (isInTests(file)) return true
   return /\.(pyc|pyo|pyi|c|h|cc|cpp|cxx|hpp|pyx|pxd|pxi)$/i.test(file)
 }
 
@@ -150,19 +153,84 @@ function isInTests(file: string): boolean {
 }
 
 /**
- * Some packages import their own tests folder at run time (astropy's __init__ imports
- * `.tests.runner`); their tests stay.
+ * The files of `tests` folders that the package's own code imports when it loads: astropy's
+ * `__init__` imports `.tests.runner`, numpy 2.2's `numpy.testing` imports
+ * `numpy._core.tests._natype`. Only those modules stay (with the `__init__.py` files on their
+ * way), not the 6 MB of tests around them; an import inside a function, or in a `conftest.py`
+ * (pytest's, never loaded at run time), keeps nothing.
  */
-async function importsItsTests(siteDir: string, pkg: LayerPackage): Promise<boolean> {
-  if (!pkg.files.some(isInTests)) return false
-  const imports =
-    /^\s*(?:from\s+[\w.]*\btests\b|import\s+[\w.]*\btests\b|from\s+[\w.]*\s+import\s+[^#\n]*\btests\b)/m
-  for (const file of pkg.files) {
-    if (!file.endsWith('.py') || isInTests(file)) continue
+export async function testsImported(siteDir: string, pkg: LayerPackage): Promise<Set<string>> {
+  const kept = new Set<string>()
+  if (!pkg.files.some(isInTests)) return kept
+  const files = new Set(pkg.files)
+  const queue = pkg.files.filter(
+    file => file.endsWith('.py') && !isInTests(file) && path.posix.basename(file) !== 'conftest.py'
+  )
+  const scanned = new Set<string>()
+  while (queue.length > 0) {
+    const file = queue.pop()!
+    if (scanned.has(file)) continue
+    scanned.add(file)
     const text = await readFile(path.join(siteDir, file), 'utf8').catch(() => '')
-    if (imports.test(text)) return true
+    for (const target of moduleLevelImports(file, text)) {
+      if (!target.includes('tests')) continue
+      for (const found of testsModuleFiles(target, files)) {
+        if (kept.has(found)) continue
+        kept.add(found)
+        if (found.endsWith('.py')) queue.push(found)
+      }
+    }
   }
-  return false
+  return kept
+}
+
+/** `import a.b` and `from x import y` at the top level of a module (not indented), as dotted names. */
+const MODULE_LEVEL_IMPORT =
+  /^(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]+))/gm
+
+/**
+ * The modules `file` imports at its top level, resolved to dotted names; for
+ * `from x import y`, both `x` and `x.y` (y may be a module).
+ */
+function moduleLevelImports(file: string, text: string): string[] {
+  const own = file.replace(/\.py$/, '').split('/')
+  // the package a relative import starts from: the folder, for a module and an __init__ alike
+  const pkgParts = own.slice(0, -1)
+  const targets: string[] = []
+  for (const match of text.matchAll(MODULE_LEVEL_IMPORT)) {
+    const [, from, names, plain] = match
+    if (plain !== undefined) {
+      targets.push(...plain.split(',').map(part => part.trim().split(/\s+/)[0]))
+      continue
+    }
+    const dots = /^\.*/.exec(from)![0].length
+    const rest = from.slice(dots)
+    const base =
+      dots === 0
+        ? rest.split('.')
+        : [...pkgParts.slice(0, pkgParts.length - (dots - 1)), ...(rest ? rest.split('.') : [])]
+    targets.push(base.join('.'))
+    for (const name of names.replace(/[()]/g, '').split(',')) {
+      const imported = name.trim().split(/\s+/)[0]
+      if (/^\w+$/.test(imported)) targets.push([...base, imported].join('.'))
+    }
+  }
+  return targets.filter(Boolean)
+}
+
+/** The files of the package that importing `target` loads below its `tests` folder. */
+function testsModuleFiles(target: string, files: ReadonlySet<string>): string[] {
+  const parts = target.split('.')
+  const testsAt = parts.indexOf('tests')
+  if (testsAt < 1) return []
+  const found: string[] = []
+  for (let end = testsAt + 1; end <= parts.length; end++) {
+    const folder = parts.slice(0, end).join('/')
+    if (files.has(`${folder}/__init__.py`)) found.push(`${folder}/__init__.py`)
+  }
+  const module = `${parts.join('/')}.py`
+  if (files.has(module)) found.push(module)
+  return found
 }
 
 export async function prune(
@@ -190,7 +258,8 @@ export async function prune(
         name: pkg.name,
         version: pkg.version,
         reason,
-        providedByRuntime: !options.exclude.includes(pkg.name)
+        providedByRuntime: !options.exclude.includes(pkg.name),
+        modules: modulesInFiles(pkg.files)
       })
     } else {
       kept.push(pkg)
@@ -218,8 +287,8 @@ async function slimPackages(
 ): Promise<LayerPackage[]> {
   const result: LayerPackage[] = []
   for (const pkg of packages) {
-    const keepTests = await importsItsTests(siteDir, pkg)
-    const drop = pkg.files.filter(file => isSlimmable(file, keepTests))
+    const imported = await testsImported(siteDir, pkg)
+    const drop = pkg.files.filter(file => isSlimmable(file) && !imported.has(file))
     if (drop.length === 0) {
       result.push(pkg)
       continue
