@@ -143,8 +143,8 @@ describe('inputs', () => {
     ],
     [{ functions: 'my function' }, /^functions: "my function" is not a function name/],
     [
-      { functions: 'arn:aws:lambda:us-east-1:123456789012:function:orders:live' },
-      'functions: arn:aws:lambda:us-east-1:123456789012:function:orders:live names version or alias "live"; layers are set on the unpublished function, so give it without the qualifier.'
+      { functions: 'arn:aws:lambda:us-east-1:123456789012:function:orders:7' },
+      'functions: arn:aws:lambda:us-east-1:123456789012:function:orders:7 names version "7"; published versions never change, so give the function without it, or with an alias (NAME:ALIAS) to move once the update works.'
     ],
     [
       { 'share-with': 'everyone' },
