@@ -1080,6 +1080,13 @@ describe('faults', () => {
     expect(emulator.calls.map(call => call.status)).toEqual([failedStatus, 201])
   })
 
+  it('lets `after` matching requests through before playing the fault', async () => {
+    emulator.inject({ operation: 'PublishLayerVersion', kind: 'server-error', after: 1 })
+    await publish(lambda())
+    await publish(lambda())
+    expect(emulator.calls.map(call => call.status)).toEqual([201, 500, 201])
+  })
+
   it('fails with the mapped exception once the retries run out', async () => {
     emulator.inject({ operation: 'PublishLayerVersion', kind: 'server-error', times: 3 })
     const error = await failure(publish(lambda()))
