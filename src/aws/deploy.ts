@@ -286,6 +286,27 @@ export function failuresOf(regions: readonly RegionResult[]): string[] {
   ])
 }
 
+/** The version, alias and smoke test of one function, for the log line. */
+function releaseNote(fn: AttachResult): string {
+  const release = fn.release
+  if (!release) return ''
+  const notes = [
+    ...(release.version ? [`version ${release.version}`] : []),
+    ...(release.alias
+      ? [
+          `alias ${release.alias.name} ${release.alias.moved ? `now on ${release.alias.to ?? ''}` : 'not moved'}`
+        ]
+      : []),
+    ...(release.smoke
+      ? [
+          `smoke test ${release.smoke.passed ? 'passed' : 'failed'} in ${release.smoke.durationMs} ms`
+        ]
+      : []),
+    ...(release.rolledBack ? ['previous layers restored'] : [])
+  ]
+  return notes.length ? ` (${notes.join(', ')})` : ''
+}
+
 /** Logs the per-region outcome; main.ts writes the job summary from the same result. */
 export function logDeploy(result: DeployResult): void {
   for (const region of result.regions) {
@@ -295,7 +316,15 @@ export function logDeploy(result: DeployResult): void {
         `${region.region}: ${layer.layerVersionArn} (${layer.published ? 'published' : 'unchanged, reused'})`
       )
     }
-    for (const fn of region.functions) core.info(`${region.region}: ${fn.function} ${fn.status}`)
+    for (const fn of region.functions) {
+      if (fn.status === 'skipped') {
+        core.warning(
+          `${region.region}: ${fn.function} uses this layer but was left alone: ${fn.error ?? ''}`
+        )
+        continue
+      }
+      core.info(`${region.region}: ${fn.function} ${fn.status}${releaseNote(fn)}`)
+    }
     if (region.cleanup?.deleted.length) {
       core.info(`${region.region}: deleted versions ${region.cleanup.deleted.join(', ')}`)
     }

@@ -171,8 +171,16 @@ export async function smokeTest(
   qualifier: string,
   options: ReleaseOptions
 ): Promise<SmokeResult> {
-  const config = await client.send(
-    new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: qualifier })
+  const config = await awsCall(
+    {
+      action: 'lambda:GetFunctionConfiguration',
+      resource: `function ${functionName}:${qualifier}`,
+      region: options.region
+    },
+    () =>
+      client.send(
+        new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: qualifier })
+      )
   )
   const limit = (config.Timeout ?? 900) + INVOKE_GRACE_SECONDS
   const abort = new AbortController()
