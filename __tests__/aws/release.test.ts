@@ -110,6 +110,26 @@ describe('releaseFunction', () => {
     expect(result.release?.smoke).toMatchObject({ passed: true, qualifier: '$LATEST' })
     expect(emulator.getFunction('orders')!.versions.size).toBe(1)
   })
+
+  it('names both the smoke test and the race when someone else changed the layers before the rollback', async () => {
+    const { v2 } = await ordersOnLive({
+      'app.py': 'import gone\n\ndef handler(event, context):\n    return 1\n'
+    })
+    const theirs = await layerWith('theirs', { 'other.py': '' })
+    emulator.inject({ operation: 'Invoke', kind: 'layers-changed', layers: [theirs] })
+    const result = await releaseFunction(lambda, parseFunctionRef('orders:live'), v2, fit, {
+      region,
+      waiter,
+      smokePayload: '{}'
+    })
+    expect(result.status).toBe('failed')
+    expect(result.error).toMatch(
+      /^smoke test failed: Runtime\.ImportModuleError: Unable to import module 'app': No module named 'gone'\. Its layers were changed by someone else .* Alias live was not moved\.$/
+    )
+    const fn = emulator.getFunction('orders')!
+    expect(fn.layers).toEqual([theirs])
+    expect(fn.aliases.get('live')?.functionVersion).toBe('1')
+  })
 })
 
 describe('restoreLayers', () => {

@@ -98,7 +98,14 @@ export async function releaseFunction(
       if (!smoke.passed) {
         const why = `smoke test failed: ${smoke.errorType}: ${smoke.errorMessage}`
         if (attached.status === 'updated') {
-          await restoreLayers(client, ref.unqualified, attached.before, attached.after, options)
+          try {
+            await restoreLayers(client, ref.unqualified, attached.before, attached.after, options)
+          } catch (error) {
+            return fail(
+              `${why}. ${errorMessage(error)}` +
+                (ref.alias ? ` Alias ${ref.alias} was not moved.` : '')
+            )
+          }
           release.rolledBack = true
           result.after = attached.before
           return fail(
@@ -266,7 +273,7 @@ export async function restoreLayers(
     }
     if (!sameList(current, ours)) {
       throw new Error(
-        `its layers were changed by someone else after the update (now ${listOf(current)}), so they were not restored to ${listOf(before)}.`
+        `Its layers were changed by someone else after the update (now ${listOf(current)}), so they were not restored to ${listOf(before)}.`
       )
     }
     try {
@@ -287,7 +294,7 @@ export async function restoreLayers(
     }
   }
   throw new Error(
-    `its previous layers (${listOf(before)}) could not be restored: ` +
+    `Its previous layers (${listOf(before)}) could not be restored: ` +
       describeAwsError(lastError, {
         action: 'lambda:UpdateFunctionConfiguration',
         resource: `function ${functionName}`,
