@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import path, { join } from 'node:path'
+import { describe, expect, it, vi } from 'vitest'
 import { INPUT_DEFAULTS, InputError, inputFromEnv, readInputs, splitArgs } from '../src/inputs.js'
 
 const TODAY = new Date('2026-11-27T12:00:00Z')
@@ -146,8 +146,8 @@ describe('inputs', () => {
     ],
     [{ functions: 'my function' }, /^functions: "my function" is not a function name/],
     [
-      { functions: 'arn:aws:lambda:us-east-1:123456789012:function:orders:live' },
-      'functions: arn:aws:lambda:us-east-1:123456789012:function:orders:live names version or alias "live"; layers are set on the unpublished function, so give it without the qualifier.'
+      { functions: 'arn:aws:lambda:us-east-1:123456789012:function:orders:7' },
+      'functions: arn:aws:lambda:us-east-1:123456789012:function:orders:7 names version "7"; published versions never change, so give the function without it, or with an alias (NAME:ALIAS) to move once the update works.'
     ],
     [
       { 'share-with': 'everyone' },
@@ -327,5 +327,55 @@ describe('import-check-layers', () => {
       writeFileSync(join(workspace, 'notes.txt'), '')
       expect(() => read({ 'import-check-layers': value })).toThrow(new InputError(message))
     })
+  })
+})
+
+describe('releases: aliases, discovery and smoke-test-payload', () => {
+  it('reads NAME:ALIAS and * as functions', () => {
+    const inputs = read({ functions: 'orders-api:live\n*\nworker' })
+    expect(inputs.functions).toEqual(['orders-api:live', '*', 'worker'])
+  })
+
+  it('takes an inline JSON event, sent compact', () => {
+    const inputs = read({ functions: 'api', 'smoke-test-payload': '{ "path": "/health" }' })
+    expect(inputs.smokeTestPayload).toBe('{"path":"/health"}')
+    expect(read({ functions: 'api' }).smokeTestPayload).toBeUndefined()
+  })
+
+  it('reads a JSON file from the workspace, and refuses one outside it or missing', () => {
+    const workspace = mkdtempSync(path.join(tmpdir(), 'workspace-'))
+    const outside = mkdtempSync(path.join(tmpdir(), 'outside-'))
+    mkdirSync(path.join(workspace, 'events'))
+    writeFileSync(path.join(workspace, 'events', 'health.json'), '{"path": "/health"}\n')
+    writeFileSync(path.join(outside, 'secret.json'), '{}')
+    symlinkSync(path.join(outside, 'secret.json'), path.join(workspace, 'events', 'link.json'))
+    vi.stubEnv('GITHUB_WORKSPACE', workspace)
+    try {
+      const payload = (file: string) =>
+        read({ functions: 'api', 'smoke-test-payload': file }).smokeTestPayload
+      expect(payload('events/health.json')).toBe('{"path":"/health"}')
+      expect(() => payload('events/link.json')).toThrow(
+        'smoke-test-payload: "events/link.json" is outside the workspace; move the file into the repository'
+      )
+      expect(() => payload('events/nope.json')).toThrow(
+        /^smoke-test-payload: "events\/nope.json" is neither JSON nor a file in the workspace/
+      )
+    } finally {
+      vi.unstubAllEnvs()
+      rmSync(workspace, { recursive: true, force: true })
+      rmSync(outside, { recursive: true, force: true })
+    }
+  })
+
+  it.each([
+    [
+      { functions: 'api', 'smoke-test-payload': '{"path": ' },
+      /^smoke-test-payload: the value is not valid JSON/
+    ],
+    [{ 'smoke-test-payload': '{}' }, /^smoke-test-payload: there is no function to invoke/],
+    [{ functions: 'api:7' }, /^functions: api:7 names version "7"/]
+  ])('refuses %j before anything runs', (inputs, message) => {
+    expect(() => read(inputs)).toThrow(InputError)
+    expect(() => read(inputs)).toThrow(message)
   })
 })

@@ -12,6 +12,12 @@ import * as zlib from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   AddLayerVersionPermissionCommand,
+  CreateAliasCommand,
+  GetAliasCommand,
+  InvokeCommand,
+  paginateListFunctions,
+  PublishVersionCommand,
+  UpdateAliasCommand,
   DeleteLayerVersionCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
@@ -20,6 +26,7 @@ import {
   GetLayerVersionPolicyCommand,
   InvalidParameterValueException,
   LambdaClient,
+  ListFunctionsCommand,
   ListLayerVersionsCommand,
   paginateListLayerVersions,
   PreconditionFailedException,
@@ -860,6 +867,214 @@ describe('functions', () => {
   })
 })
 
+describe('versions and aliases', () => {
+  it('publishes $LATEST as numbered versions that keep their layers, and reuses an unchanged one', async () => {
+    const a = await publish(lambda(), { LayerName: 'a' })
+    const b = await publish(lambda(), { LayerName: 'b' })
+    const fn = emulator.createFunction({ name: 'orders', runtime: 'python3.12', layers: [a.arn] })
+    const v1 = await lambda().send(new PublishVersionCommand({ FunctionName: 'orders' }))
+    expect(v1).toMatchObject({
+      Version: '1',
+      FunctionArn: `${fn.arn}:1`,
+      Layers: [{ Arn: a.arn }]
+    })
+    expect(v1.$metadata.httpStatusCode).toBe(201)
+    const again = await lambda().send(new PublishVersionCommand({ FunctionName: 'orders' }))
+    expect(again.Version).toBe('1')
+
+    await lambda().send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: 'orders', Layers: [b.arn] })
+    )
+    const v2 = await lambda().send(new PublishVersionCommand({ FunctionName: 'orders' }))
+    expect(v2.Version).toBe('2')
+    const old = await lambda().send(
+      new GetFunctionConfigurationCommand({ FunctionName: 'orders', Qualifier: '1' })
+    )
+    expect(old.Layers!.map(layer => layer.Arn)).toEqual([a.arn])
+  })
+
+  it('refuses to publish against a stale RevisionId or another CodeSha256, or while updating', async () => {
+    const fn = emulator.createFunction({ name: 'orders', runtime: 'python3.12' })
+    const stale = await failure(
+      lambda().send(new PublishVersionCommand({ FunctionName: 'orders', RevisionId: 'old' }))
+    )
+    expect(stale).toBeInstanceOf(PreconditionFailedException)
+    const sha = await failure(
+      lambda().send(new PublishVersionCommand({ FunctionName: 'orders', CodeSha256: 'AAAA' }))
+    )
+    expect(sha).toBeInstanceOf(InvalidParameterValueException)
+    fn.updateInProgressUntil = Date.now() + 10_000
+    const busy = await failure(lambda().send(new PublishVersionCommand({ FunctionName: 'orders' })))
+    expect(busy).toBeInstanceOf(ResourceConflictException)
+    expect(fn.versions.size).toBe(0)
+  })
+
+  it('creates, reads and moves an alias, guarded by its RevisionId', async () => {
+    emulator.createFunction({ name: 'orders', runtime: 'python3.12' })
+    await lambda().send(new PublishVersionCommand({ FunctionName: 'orders' }))
+    await lambda().send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: 'orders', Description: 'v2' })
+    )
+    await lambda().send(new PublishVersionCommand({ FunctionName: 'orders' }))
+    const created = await lambda().send(
+      new CreateAliasCommand({ FunctionName: 'orders', Name: 'live', FunctionVersion: '1' })
+    )
+    expect(created).toMatchObject({
+      AliasArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:orders:live`,
+      FunctionVersion: '1'
+    })
+    const conflict = await failure(
+      lambda().send(
+        new CreateAliasCommand({ FunctionName: 'orders', Name: 'live', FunctionVersion: '1' })
+      )
+    )
+    expect(conflict).toBeInstanceOf(ResourceConflictException)
+    const stale = await failure(
+      lambda().send(
+        new UpdateAliasCommand({
+          FunctionName: 'orders',
+          Name: 'live',
+          FunctionVersion: '2',
+          RevisionId: 'old'
+        })
+      )
+    )
+    expect(stale).toBeInstanceOf(PreconditionFailedException)
+    const moved = await lambda().send(
+      new UpdateAliasCommand({
+        FunctionName: 'orders',
+        Name: 'live',
+        FunctionVersion: '2',
+        RevisionId: created.RevisionId
+      })
+    )
+    expect(moved.FunctionVersion).toBe('2')
+    const read = await lambda().send(new GetAliasCommand({ FunctionName: 'orders', Name: 'live' }))
+    expect(read).toMatchObject({ FunctionVersion: '2', RevisionId: moved.RevisionId })
+    const missing = await failure(
+      lambda().send(new GetAliasCommand({ FunctionName: 'orders', Name: 'beta' }))
+    )
+    expect(missing).toBeInstanceOf(ResourceNotFoundException)
+    const noVersion = await failure(
+      lambda().send(
+        new UpdateAliasCommand({ FunctionName: 'orders', Name: 'live', FunctionVersion: '9' })
+      )
+    )
+    expect(noVersion).toBeInstanceOf(ResourceNotFoundException)
+    const byAlias = await lambda().send(
+      new GetFunctionConfigurationCommand({ FunctionName: 'orders:live' })
+    )
+    expect(byAlias).toMatchObject({ Version: '2', Description: 'v2' })
+  })
+})
+
+describe('Invoke', () => {
+  const decode = (payload: Uint8Array | undefined) =>
+    JSON.parse(Buffer.from(payload ?? []).toString('utf8')) as Record<string, unknown>
+
+  it("runs the handler in CPython with the function's layers on sys.path", async () => {
+    const { arn } = await publish(lambda(), { Content: { ZipFile: layerZip('x = 41\n') } })
+    emulator.createFunction({
+      name: 'orders',
+      runtime: 'python3.12',
+      layers: [arn],
+      code: {
+        'app.py':
+          'import mod\n\ndef handler(event, context):\n    return {"x": mod.x + event["add"]}\n'
+      }
+    })
+    const out = await lambda().send(
+      new InvokeCommand({ FunctionName: 'orders', Payload: JSON.stringify({ add: 1 }) })
+    )
+    expect(out.StatusCode).toBe(200)
+    expect(out.FunctionError).toBeUndefined()
+    expect(out.ExecutedVersion).toBe('$LATEST')
+    expect(decode(out.Payload)).toEqual({ x: 42 })
+  })
+
+  it('answers an import failure at init as Runtime.ImportModuleError, Unhandled', async () => {
+    emulator.createFunction({
+      name: 'orders',
+      runtime: 'python3.12',
+      code: { 'app.py': 'import mod\n\ndef handler(event, context):\n    return 1\n' }
+    })
+    const out = await lambda().send(new InvokeCommand({ FunctionName: 'orders' }))
+    expect(out.StatusCode).toBe(200)
+    expect(out.FunctionError).toBe('Unhandled')
+    expect(decode(out.Payload)).toMatchObject({
+      errorType: 'Runtime.ImportModuleError',
+      errorMessage: "Unable to import module 'app': No module named 'mod'"
+    })
+  })
+
+  it("answers a handler's exception with its class and message, and a timeout as Sandbox.Timedout", async () => {
+    emulator.createFunction({
+      name: 'orders',
+      runtime: 'python3.12',
+      timeout: 1,
+      code: {
+        'app.py':
+          'import time\n\ndef handler(event, context):\n    if event.get("sleep"):\n        time.sleep(5)\n    raise KeyError("total")\n'
+      }
+    })
+    const thrown = await lambda().send(new InvokeCommand({ FunctionName: 'orders' }))
+    expect(thrown.FunctionError).toBe('Unhandled')
+    expect(decode(thrown.Payload)).toMatchObject({ errorType: 'KeyError', errorMessage: "'total'" })
+    const slow = await lambda().send(
+      new InvokeCommand({ FunctionName: 'orders', Payload: JSON.stringify({ sleep: true }) })
+    )
+    expect(slow.FunctionError).toBe('Unhandled')
+    expect(decode(slow.Payload)).toMatchObject({ errorType: 'Sandbox.Timedout' })
+  })
+
+  it('runs the version an alias points at, with that version’s layers', async () => {
+    const good = await publish(lambda(), { Content: { ZipFile: layerZip('x = 1\n') } })
+    const other = await publish(lambda(), {
+      LayerName: 'other',
+      Content: { ZipFile: zipOf(stored('python/other.py', 'y = 1\n')) }
+    })
+    emulator.createFunction({
+      name: 'orders',
+      runtime: 'python3.12',
+      layers: [good.arn],
+      code: { 'app.py': 'import mod\n\ndef handler(event, context):\n    return mod.x\n' }
+    })
+    await lambda().send(new PublishVersionCommand({ FunctionName: 'orders' }))
+    await lambda().send(
+      new CreateAliasCommand({ FunctionName: 'orders', Name: 'live', FunctionVersion: '1' })
+    )
+    await lambda().send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: 'orders', Layers: [other.arn] })
+    )
+    const live = await lambda().send(
+      new InvokeCommand({ FunctionName: 'orders', Qualifier: 'live' })
+    )
+    expect(live.ExecutedVersion).toBe('1')
+    expect(decode(live.Payload)).toBe(1)
+    const latest = await lambda().send(new InvokeCommand({ FunctionName: 'orders' }))
+    expect(latest.FunctionError).toBe('Unhandled')
+  })
+})
+
+describe('ListFunctions', () => {
+  it('lists every function of the region in pages that follow NextMarker', async () => {
+    for (const name of ['c', 'a', 'b', 'e', 'd']) {
+      emulator.createFunction({ name, runtime: 'python3.12' })
+    }
+    emulator.createFunction({ name: 'elsewhere', runtime: 'python3.12', region: 'eu-west-1' })
+    const first = await lambda().send(new ListFunctionsCommand({ MaxItems: 2 }))
+    expect(first.Functions!.map(fn => fn.FunctionName)).toEqual(['a', 'b'])
+    expect(first.NextMarker).toBeDefined()
+    const names: string[] = []
+    for await (const page of paginateListFunctions({ client: lambda(), pageSize: 2 }, {})) {
+      names.push(...page.Functions!.map(fn => fn.FunctionName!))
+    }
+    expect(names).toEqual(['a', 'b', 'c', 'd', 'e'])
+    const tooMany = await failure(lambda().send(new ListFunctionsCommand({ MaxItems: 10_001 })))
+    expect(tooMany.name).toBe('ValidationException')
+  })
+})
+
 describe('faults', () => {
   it.each<[Fault['kind'], number]>([
     ['throttle', 429],
@@ -870,6 +1085,13 @@ describe('faults', () => {
     emulator.inject({ operation: 'PublishLayerVersion', kind, durationMs: 10 })
     expect((await publish(lambda())).version).toBe(1)
     expect(emulator.calls.map(call => call.status)).toEqual([failedStatus, 201])
+  })
+
+  it('lets `after` matching requests through before playing the fault', async () => {
+    emulator.inject({ operation: 'PublishLayerVersion', kind: 'server-error', after: 1 })
+    await publish(lambda())
+    await publish(lambda())
+    expect(emulator.calls.map(call => call.status)).toEqual([201, 500, 201])
   })
 
   it('fails with the mapped exception once the retries run out', async () => {

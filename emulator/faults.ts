@@ -52,6 +52,8 @@ export interface Fault {
   kind: FaultKind
   /** Default 1. */
   times?: number
+  /** Matching requests let through before the fault plays (default 0): the second update, say. */
+  after?: number
   function?: string
   region?: string
   durationMs?: number
@@ -62,10 +64,10 @@ export interface Fault {
 const DEFAULT_FAULT_MS = 1000
 
 export class Faults {
-  private readonly armed: Array<{ fault: Fault; remaining: number }> = []
+  private readonly armed: Array<{ fault: Fault; remaining: number; passed: number }> = []
 
   inject(fault: Fault): void {
-    this.armed.push({ fault, remaining: fault.times ?? 1 })
+    this.armed.push({ fault, remaining: fault.times ?? 1, passed: 0 })
   }
 
   /** The first armed fault matching the request, counted as fired. */
@@ -80,6 +82,10 @@ export class Faults {
           fault.function === functionName)
     )
     if (!match) return undefined
+    if (match.passed < (match.fault.after ?? 0)) {
+      match.passed++
+      return undefined
+    }
     match.remaining--
     return match.fault
   }

@@ -26,6 +26,14 @@ import {
   type NewFunction
 } from './functions.js'
 import {
+  createAlias,
+  getAlias,
+  invoke,
+  listFunctions,
+  publishVersion,
+  updateAlias
+} from './functions.js'
+import {
   credentialScope,
   drain,
   lambdaErrorReply,
@@ -117,7 +125,7 @@ interface LambdaRoute {
   method: string
   segments: string[]
   operation: string
-  handler: (req: LambdaRequest) => Reply
+  handler: (req: LambdaRequest) => Reply | Promise<Reply>
   /** A query parameter that must be present with this value (GetLayerVersionByArn). */
   query?: [string, string]
 }
@@ -156,12 +164,21 @@ const LAMBDA_ROUTES: LambdaRoute[] = [
     `${FUNCTION}/configuration`,
     'UpdateFunctionConfiguration',
     updateFunctionConfiguration
-  )
+  ),
+  // Releases: versions, aliases, invocations and the function list.
+  route('GET', '/2015-03-31/functions', 'ListFunctions', listFunctions),
+  route('GET', '/2015-03-31/functions/', 'ListFunctions', listFunctions),
+  route('POST', `${FUNCTION}/versions`, 'PublishVersion', publishVersion),
+  route('POST', `${FUNCTION}/aliases`, 'CreateAlias', createAlias),
+  route('GET', `${FUNCTION}/aliases/{Name}`, 'GetAlias', getAlias),
+  route('PUT', `${FUNCTION}/aliases/{Name}`, 'UpdateAlias', updateAlias),
+  route('POST', `${FUNCTION}/invocations`, 'Invoke', invoke)
 ]
 
 /** IAM actions that differ from `lambda:<operation>`. */
 const LAMBDA_IAM_ACTIONS: Record<string, string> = {
-  GetLayerVersionByArn: 'lambda:GetLayerVersion'
+  GetLayerVersionByArn: 'lambda:GetLayerVersion',
+  Invoke: 'lambda:InvokeFunction'
 }
 
 function route(
@@ -377,6 +394,7 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
       params: target.params,
       query: url.searchParams,
       body,
+      headers: req.headers,
       endpoint,
       isDenied: candidate => denied.has(candidate)
     })

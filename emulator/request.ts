@@ -9,6 +9,8 @@ export interface LambdaRequest {
   params: Record<string, string>
   query: URLSearchParams
   body: Buffer
+  /** Lower-cased request headers (Invoke reads X-Amz-Invocation-Type and X-Amz-Log-Type). */
+  headers?: Record<string, string | string[] | undefined>
   /** http://127.0.0.1:PORT, for URLs the emulator serves itself. */
   endpoint: string
   isDenied(action: string): boolean

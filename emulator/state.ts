@@ -39,6 +39,30 @@ export interface LayerRecord {
 
 export type LastUpdateStatus = 'Successful' | 'InProgress' | 'Failed'
 
+/** What PublishVersion freezes of $LATEST: a version never changes afterwards. */
+export interface FunctionVersionState {
+  /** '1', '2', … */
+  version: string
+  runtime: string
+  architecture: Architecture
+  layers: string[]
+  handler: string
+  description: string
+  timeout: number
+  memorySize: number
+  codeSha256: string
+  revisionId: string
+  lastModified: string
+}
+
+export interface AliasState {
+  name: string
+  /** A published version, or $LATEST. */
+  functionVersion: string
+  description: string
+  revisionId: string
+}
+
 export interface FunctionState {
   readonly name: string
   readonly region: string
@@ -64,6 +88,12 @@ export interface FunctionState {
   /** Why the last update failed; LastUpdateStatus reads Failed once it is no longer InProgress. */
   updateFailure?: string
   readonly lastUpdateStatus: LastUpdateStatus
+  /** The function's own files (path → text), run by Invoke; an echo handler when not given. */
+  code: Record<string, string>
+  codeSha256: string
+  /** Published versions by number; the next one is `versions.size + 1` (never deleted here). */
+  versions: Map<number, FunctionVersionState>
+  aliases: Map<string, AliasState>
 }
 
 export interface S3ObjectMeta {

@@ -1,6 +1,11 @@
 // The whole flow on this machine, with no AWS account and no internet: a package index and a
 // Lambda API emulator on 127.0.0.1, then the bundled action (dist/index.js) on Node 24, twice.
-import { LambdaClient, PublishLayerVersionCommand } from '@aws-sdk/client-lambda'
+import {
+  CreateAliasCommand,
+  LambdaClient,
+  PublishLayerVersionCommand,
+  PublishVersionCommand
+} from '@aws-sdk/client-lambda'
 import path from 'node:path'
 import { runAction, type ActionRun } from '../__tests__/support/action.js'
 import { catalog } from '../__tests__/support/catalog.js'
@@ -55,6 +60,33 @@ try {
   show('first run: build, publish, attach', await runAction(inputs, { cwd, env }))
   show('second run, nothing changed: no new version', await runAction(inputs, { cwd, env }))
   console.log(`demo-fn layers now: ${emulator.getFunction('demo-fn', region)?.layers.join(', ')}`)
+
+  // Production behind an alias: the handler imports greeter from the layer; `live` points at
+  // version 1 (no layer yet) and moves only once the new version answered the smoke test.
+  emulator.createFunction({
+    name: 'demo-api',
+    region,
+    runtime: 'python3.11',
+    code: {
+      'app.py':
+        'import greeter\n\n\ndef handler(event, context):\n    return {"body": greeter.greet(event["name"])}\n'
+    }
+  })
+  await lambda.send(new PublishVersionCommand({ FunctionName: 'demo-api' }))
+  await lambda.send(
+    new CreateAliasCommand({ FunctionName: 'demo-api', Name: 'live', FunctionVersion: '1' })
+  )
+  const release = {
+    ...inputs,
+    functions: 'demo-api:live',
+    'smoke-test-payload': '{"name": "demo"}'
+  }
+  show(
+    'third run: demo-api:live, smoke-tested before the alias moves',
+    await runAction(release, { cwd, env })
+  )
+  const api = emulator.getFunction('demo-api', region)
+  console.log(`demo-api:live now points at version ${api?.aliases.get('live')?.functionVersion}`)
   console.log(
     `demo-deps versions: ${emulator
       .layerVersions('demo-deps', region)

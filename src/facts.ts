@@ -280,7 +280,9 @@ export const LIMITS = {
   descriptionMax: 256,
   licenseInfoMax: 512,
   compatibleRuntimesMax: 15,
-  compatibleArchitecturesMax: 2
+  compatibleArchitecturesMax: 2,
+  /** A synchronous (RequestResponse) Invoke's request payload (Lambda quotas page, "Invocation payload"). */
+  invokePayloadBytes: 6 * 1024 * 1024
 } as const
 
 /** Oldest pip with `--report` (the action reads what pip installed from it). */

@@ -13,7 +13,10 @@ import type { Target } from './facts.js'
 import { checkPipArgs } from './builder/pip.js'
 import { errorMessage } from './errors.js'
 import { shellWords } from './words.js'
+import { readFileSync, realpathSync, statSync } from 'node:fs'
+import path from 'node:path'
 import {
+  EVERY_USER_OF_THE_LAYER,
   isLayerName,
   layerBaseName,
   parseFunctionRef,
@@ -24,8 +27,6 @@ import { credentialsNeedEncoding, pipArgSecrets, redact, redactUrl, urlSecrets }
 import { checkArtifactName } from './report/artifact.js'
 import { canonicalName } from './sources/pep508.js'
 import { OUTSIDE_WORKSPACE_FIX, isInside, workspaceRoot } from './sources/common.js'
-import { statSync } from 'node:fs'
-import path from 'node:path'
 
 export type VerifyMode = 'error' | 'warn' | 'off'
 export type ImportCheckMode = 'auto' | 'true' | 'false'
@@ -64,6 +65,8 @@ export interface ActionInputs {
   s3Prefix: string
   skipUnchanged: boolean
   functions: string[]
+  /** JSON (compact) invoked on each updated function after the update; undefined: no smoke test. */
+  smokeTestPayload?: string
   shareWith: string[]
   /** 0 keeps every version. */
   keepVersions: number
@@ -109,6 +112,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   's3-prefix': '',
   'skip-unchanged': 'true',
   functions: '',
+  'smoke-test-payload': '',
   'share-with': '',
   'keep-versions': '',
   'ssm-parameter': '',
@@ -142,6 +146,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
   const publish = bool(get, 'publish')
   const pipArgs = splitArgs(get('pip-args'))
   asInputError(() => checkPipArgs(pipArgs))
+  const functions = unique(list(get('functions'), /\n/).map(checkFunction))
   const compatibleRuntimes = readCompatibleRuntimes(get, runtime, today)
   const compatibleArchitectures = readCompatibleArchitectures(get, architecture)
   if (!compatibleRuntimes.includes(runtime.name)) {
@@ -178,7 +183,8 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     s3Bucket: get('s3-bucket') || undefined,
     s3Prefix: get('s3-prefix'),
     skipUnchanged: bool(get, 'skip-unchanged'),
-    functions: unique(list(get('functions'), /\n/).map(checkFunction)),
+    functions,
+    smokeTestPayload: readSmokePayload(get, functions),
     shareWith: list(get('share-with')).map(checkPrincipal),
     keepVersions: wholeNumber(get, 'keep-versions', 0, 10_000) ?? 0,
     ssmParameter: readSsmParameter(get, runtime.name, architecture),
@@ -428,8 +434,64 @@ function checkRegion(region: string): string {
   return region
 }
 
+/**
+ * The smoke test's event: inline JSON, or a JSON file in the workspace. Read and parsed now,
+ * so a typo fails before the build, not after the functions were updated.
+ */
+function readSmokePayload(get: GetInput, functions: string[]): string | undefined {
+  const value = get('smoke-test-payload')
+  if (!value) return undefined
+  if (functions.length === 0) {
+    throw new InputError(
+      'smoke-test-payload: there is no function to invoke; name them in functions (or use * for every function using this layer)'
+    )
+  }
+  // JSON text starts with one of these; anything else is a path
+  const inline = /^[[{"\d-]|^(true|false|null)$/.test(value)
+  let text = value
+  if (!inline) {
+    const workspace = workspaceRoot()
+    const file = path.resolve(workspace, value)
+    let real: string
+    try {
+      real = realpathSync(file)
+    } catch {
+      throw new InputError(
+        `smoke-test-payload: "${value}" is neither JSON nor a file in the workspace; give a JSON event (for example {"path": "/health"}) or the path of a .json file`
+      )
+    }
+    if (!isInside(real, realpathSync(workspace))) {
+      throw new InputError(
+        `smoke-test-payload: "${value}" is outside the workspace; move the file into the repository`
+      )
+    }
+    if (!statSync(real).isFile() || statSync(real).size > LIMITS.invokePayloadBytes) {
+      throw new InputError(
+        `smoke-test-payload: "${value}" is not a file of at most ${LIMITS.invokePayloadBytes} bytes (Lambda's synchronous invocation limit)`
+      )
+    }
+    text = readFileSync(real, 'utf8')
+  }
+  let event: unknown
+  try {
+    event = JSON.parse(text)
+  } catch (error) {
+    throw new InputError(
+      `smoke-test-payload: ${inline ? 'the value' : `"${value}"`} is not valid JSON (${errorMessage(error)}); give a JSON event or the path of a .json file`
+    )
+  }
+  const compact = JSON.stringify(event)
+  if (Buffer.byteLength(compact) > LIMITS.invokePayloadBytes) {
+    throw new InputError(
+      `smoke-test-payload: larger than ${LIMITS.invokePayloadBytes} bytes, Lambda's synchronous invocation limit`
+    )
+  }
+  return compact
+}
+
 /** Names rules live in names.ts; here they only become input errors. */
 function checkFunction(name: string): string {
+  if (name === EVERY_USER_OF_THE_LAYER) return name
   asInputError(() => parseFunctionRef(name))
   return name
 }

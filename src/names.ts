@@ -55,40 +55,53 @@ export function checkLayerRegion(layerName: string, region: string): void {
 }
 
 export interface FunctionRef {
-  /** As given: a name, a partial ARN or an ARN. */
+  /** As given: a name, a partial ARN or an ARN, each optionally with `:alias`. */
   name: string
   /** The bare function name: a name and its ARN are one function. */
   functionName: string
+  /** As given without the alias: what UpdateFunctionConfiguration and PublishVersion take. */
+  unqualified: string
+  /** The alias to move once the new layer proved itself (`orders-api:live` → `live`). */
+  alias?: string
   /** The region an ARN names; undefined for a plain name (every published region). */
   region?: string
 }
 
 // Lambda's FunctionName: a name, a partial ARN (ACCOUNT:function:NAME) or an ARN, each
-// optionally with a :qualifier, which this action refuses with its own message.
-const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/
+// optionally with a :qualifier. An alias qualifier names the alias to move; a version number
+// or $LATEST is refused with this action's own message.
+const FUNCTION_NAME = /^([a-zA-Z0-9-_]{1,64})(?::([a-zA-Z0-9$_-]+))?$/
 const FUNCTION_ARN =
   /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):\d{12}:function:([a-zA-Z0-9-_]{1,64})(?::([a-zA-Z0-9$_-]+))?$/
 const PARTIAL_FUNCTION_ARN = /^\d{12}:function:([a-zA-Z0-9-_]{1,64})(?::([a-zA-Z0-9$_-]+))?$/
+// Lambda's alias Name: 1-128 characters, not all digits (that would read as a version).
+const ALIAS = /^(?!\d+$)[a-zA-Z0-9-_]{1,128}$/
+
+/** The `functions` entry that asks for discovery: every function already using this layer. */
+export const EVERY_USER_OF_THE_LAYER = '*'
 
 /**
- * A `functions` entry: a name, a partial ARN or an ARN of the unpublished function. Throws a
- * message naming the input for anything else, and for a version or alias qualifier.
+ * A `functions` entry: a name, a partial ARN or an ARN, optionally with `:alias`. Throws a
+ * message naming the input for anything else, and for a version number or $LATEST.
  */
 export function parseFunctionRef(name: string): FunctionRef {
   const arn = FUNCTION_ARN.exec(name)
   const partial = arn ? undefined : PARTIAL_FUNCTION_ARN.exec(name)
-  const qualifier = arn?.[3] ?? partial?.[2]
-  if (qualifier) {
+  const plain = arn || partial ? undefined : FUNCTION_NAME.exec(name)
+  const qualifier = arn?.[3] ?? partial?.[2] ?? plain?.[2]
+  if (qualifier !== undefined && !ALIAS.test(qualifier)) {
     throw new Error(
-      `functions: ${name} names version or alias "${qualifier}"; layers are set on the ` +
-        'unpublished function, so give it without the qualifier.'
+      `functions: ${name} names version "${qualifier}"; published versions never change, so ` +
+        'give the function without it, or with an alias (NAME:ALIAS) to move once the update works.'
     )
   }
-  if (arn) return { name, functionName: arn[2], region: arn[1] }
-  if (partial) return { name, functionName: partial[1] }
-  if (FUNCTION_NAME.test(name)) return { name, functionName: name }
+  const unqualified = qualifier === undefined ? name : name.slice(0, -qualifier.length - 1)
+  const alias = qualifier === undefined ? {} : { alias: qualifier }
+  if (arn) return { name, functionName: arn[2], unqualified, ...alias, region: arn[1] }
+  if (partial) return { name, functionName: partial[1], unqualified, ...alias }
+  if (plain) return { name, functionName: plain[1], unqualified, ...alias }
   throw new Error(
-    `functions: "${name}" is not a function name (1-64 letters, digits, - and _), a function ARN or ACCOUNT:function:NAME; give one per line`
+    `functions: "${name}" is not a function name (1-64 letters, digits, - and _), a function ARN or ACCOUNT:function:NAME, each optionally with :ALIAS, nor ${EVERY_USER_OF_THE_LAYER} (every function using this layer); give one per line`
   )
 }
 

@@ -81,10 +81,21 @@ describe('parseFunctionRef and placeFunctions', () => {
     expect(parseFunctionRef(`${ACCOUNT}:function:orders`).region).toBeUndefined()
   })
 
-  it('refuses a qualified ARN, because layers live on the unpublished function', () => {
-    expect(() =>
-      parseFunctionRef(`arn:aws:lambda:eu-west-1:${ACCOUNT}:function:orders:prod`)
-    ).toThrow(/without the qualifier/)
+  it('reads an alias to move from NAME:ALIAS and a qualified ARN, and refuses a version', () => {
+    expect(parseFunctionRef(`arn:aws:lambda:eu-west-1:${ACCOUNT}:function:orders:prod`)).toEqual({
+      name: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:orders:prod`,
+      functionName: 'orders',
+      unqualified: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:orders`,
+      alias: 'prod',
+      region: 'eu-west-1'
+    })
+    expect(parseFunctionRef('orders-api:live')).toMatchObject({
+      functionName: 'orders-api',
+      unqualified: 'orders-api',
+      alias: 'live'
+    })
+    expect(() => parseFunctionRef('orders:3')).toThrow(/names version "3"/)
+    expect(() => parseFunctionRef('orders:$LATEST')).toThrow(/names version "\$LATEST"/)
   })
 
   it('places a function named by name and by ARN once in its region', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { BuildReport } from '../../src/builder/index.js'
 import type { Finding } from '../../src/builder/verify.js'
 import { findRuntime } from '../../src/facts.js'
-import { buildSummary, failureSummary } from '../../src/report/summary.js'
+import { buildSummary, failureSummary, functionsSection } from '../../src/report/summary.js'
 
 const target = { runtime: findRuntime('python3.11')!, architecture: 'x86_64' as const }
 
@@ -103,5 +103,62 @@ describe('failureSummary', () => {
     expect(Buffer.byteLength(markdown)).toBeLessThan(16 * 1024)
     expect(markdown).not.toContain('hunter2')
     expect(markdown).toContain('… and 4,961 more lines (in the log)')
+  })
+})
+
+describe('functionsSection', () => {
+  const arn = (version: number) => `arn:aws:lambda:us-east-1:123456789012:layer:deps:${version}`
+
+  it('shows per function the layers before → after, the version, the alias and the smoke test', () => {
+    const lines = functionsSection([
+      {
+        function: 'orders-api:live',
+        region: 'us-east-1',
+        before: [arn(1)],
+        after: [arn(2)],
+        status: 'updated',
+        release: {
+          version: '7',
+          alias: { name: 'live', from: '6', to: '7', moved: true },
+          smoke: { passed: true, qualifier: '7', durationMs: 1234 }
+        }
+      },
+      {
+        function: 'billing',
+        region: 'us-east-1',
+        before: [arn(1)],
+        after: [arn(1)],
+        status: 'failed',
+        error: 'smoke test failed: Runtime.ImportModuleError: no | pipe',
+        release: {
+          smoke: {
+            passed: false,
+            qualifier: '$LATEST',
+            durationMs: 50,
+            errorType: 'Runtime.ImportModuleError',
+            errorMessage: "Unable to import module 'app': No module named 'greeter'"
+          },
+          rolledBack: true
+        }
+      },
+      {
+        function: 'legacy',
+        region: 'us-east-1',
+        before: [arn(1)],
+        after: [arn(1)],
+        status: 'skipped',
+        error: 'legacy runs python3.11 on x86_64, but the layer is for python3.12 on x86_64',
+        discovered: true
+      }
+    ])
+    expect(lines).toContain(
+      `| orders-api:live | us-east-1 | updated | \`${arn(1)}\`<br>→<br>\`${arn(2)}\` | 7 | live: 6 → 7 | passed on 7 (1.23 s) |`
+    )
+    expect(lines).toContain(
+      `| billing | us-east-1 | failed: smoke test failed: Runtime.ImportModuleError: no \\| pipe | \`${arn(1)}\` (unchanged) |  |  | failed on $LATEST (0.05 s): Runtime.ImportModuleError: Unable to import module 'app': No module named 'greeter'; previous layers restored |`
+    )
+    expect(lines.find(line => line.startsWith('| legacy (found)'))).toContain(
+      'left alone: legacy runs python3.11 on x86_64'
+    )
   })
 })

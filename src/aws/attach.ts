@@ -13,17 +13,28 @@ import * as core from '@actions/core'
 import { AwsCallError, awsCall, awsErrorName, describeAwsError, isAccessDenied } from './errors.js'
 import { errorMessage } from '../errors.js'
 import { LIMITS } from '../facts.js'
-import { layerArnOf, parseFunctionRef, type FunctionRef } from '../names.js'
+import {
+  EVERY_USER_OF_THE_LAYER,
+  layerArnOf,
+  parseFunctionRef,
+  type FunctionRef
+} from '../names.js'
+import type { ReleaseResult } from './release.js'
 
 export interface AttachResult {
   function: string
   region: string
   before: string[]
   after: string[]
-  status: 'updated' | 'unchanged' | 'failed'
+  /** skipped: found by discovery but unfit for the layer (runtime or architecture), left alone. */
+  status: 'updated' | 'unchanged' | 'failed' | 'skipped'
   error?: string
   /** The function's configuration could not be read, so `before` says nothing. */
   layersUnknown?: boolean
+  /** Found through `functions: *` rather than named. */
+  discovered?: boolean
+  /** Version, alias and smoke test, when an alias or a smoke-test payload was given. */
+  release?: ReleaseResult
 }
 
 /** What the layer was published for; a function outside it is refused. */
@@ -102,6 +113,8 @@ export function placeFunctions(
   }
   const unplaced: AttachResult[] = []
   for (const name of functions) {
+    // discovery happens per region, once the layer's ARN is known (deploy.ts)
+    if (name === EVERY_USER_OF_THE_LAYER) continue
     const ref = parseFunctionRef(name)
     if (!ref.region) {
       for (const region of byRegion.keys()) place(region, ref)
@@ -267,12 +280,12 @@ export async function readLayerArns(
   return layerArns(config)
 }
 
-function layerArns(config: FunctionConfiguration): string[] {
+export function layerArns(config: FunctionConfiguration): string[] {
   return (config.Layers ?? []).flatMap(layer => (layer.Arn ? [layer.Arn] : []))
 }
 
 /** The function's configuration once no creation or update is running on it. */
-async function readSettled(
+export async function readSettled(
   client: LambdaClient,
   functionName: string,
   region: string,
@@ -303,7 +316,7 @@ async function readSettled(
  * waiter polls GetFunctionConfiguration, which this action needs anyway; the V2 waiter would
  * also need lambda:GetFunction, which hands out a download URL for the function's code.
  */
-function waitForUpdate(
+export function waitForUpdate(
   client: LambdaClient,
   functionName: string,
   region: string,
@@ -369,6 +382,6 @@ function settledConfiguration(
 
 type WaiterResult = Awaited<ReturnType<typeof waitForFunctionUpdated>>
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((item, i) => item === b[i])
 }

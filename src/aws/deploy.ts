@@ -4,16 +4,18 @@
 import * as core from '@actions/core'
 import { defaultClients, type AwsClients } from './clients.js'
 import type { LambdaClient } from '@aws-sdk/client-lambda'
-import {
-  attachToFunction,
-  placeFunctions,
-  readLayerArns,
-  type AttachResult,
-  type WaiterTiming
-} from './attach.js'
+import { placeFunctions, readLayerArns, type AttachResult, type WaiterTiming } from './attach.js'
 import { cleanupLayerVersions, type CleanupResult, type VersionUse } from './cleanup.js'
 import { mapLimit } from '../concurrency.js'
-import { layerArnOf, layerVersionOf, type ShareGrant } from '../names.js'
+import {
+  EVERY_USER_OF_THE_LAYER,
+  layerArnOf,
+  layerVersionOf,
+  parseFunctionRef,
+  type ShareGrant
+} from '../names.js'
+import { discoverLayerUsers, type Discovered } from './discover.js'
+import { releaseFunction } from './release.js'
 import { isAccessDenied } from './errors.js'
 import { errorMessage } from '../errors.js'
 import { publishLayer, type LayerRequest, type PublishResult } from './publish.js'
@@ -22,8 +24,10 @@ import { writeLayerParameter, type ParameterWrite } from './ssm.js'
 
 export interface DeployPlan extends LayerRequest {
   regions: string[]
-  /** Names or ARNs, as given in the `functions` input. */
+  /** Names or ARNs (optionally `:alias`), as given in the `functions` input; `*` discovers. */
   functions: string[]
+  /** JSON sent to each updated function as a smoke test; undefined: none. */
+  smokePayload?: string
   shareWith: string[]
   /** Keep the newest N versions; undefined or 0 deletes nothing. */
   keepVersions?: number
@@ -171,9 +175,36 @@ async function deployRegion(
   }
 
   const fit = { runtimes: plan.compatibleRuntimes, architectures: plan.compatibleArchitectures }
-  result.functions = await mapLimit(functions, options.functionConcurrency ?? 4, name =>
-    attachToFunction(lambda, name, layer.layerVersionArn, fit, { region, waiter: options.waiter })
+  let discovered: Discovered = { fit: [], unfit: [] }
+  if (plan.functions.includes(EVERY_USER_OF_THE_LAYER)) {
+    const named = new Set(functions.map(name => parseFunctionRef(name).functionName))
+    try {
+      discovered = await discoverLayerUsers(lambda, region, layer.layerArn, fit, named)
+    } catch (error) {
+      result.errors.push(`functions: ${EVERY_USER_OF_THE_LAYER}: ${errorMessage(error)}`)
+    }
+  }
+  const release = { region, waiter: options.waiter, smokePayload: plan.smokePayload }
+  const updated = await mapLimit(
+    [...functions, ...discovered.fit],
+    options.functionConcurrency ?? 4,
+    async name => {
+      const outcome = await releaseFunction(
+        lambda,
+        parseFunctionRef(name),
+        layer.layerVersionArn,
+        fit,
+        release
+      )
+      return discovered.fit.includes(name) ? { ...outcome, discovered: true } : outcome
+    }
   )
+  result.functions = [...updated, ...discovered.unfit]
+  // what a delete must re-read: every function this run touched, as unqualified names
+  const holders = [
+    ...[...functions, ...discovered.fit].map(name => parseFunctionRef(name).unqualified),
+    ...discovered.unfit.map(fn => fn.function)
+  ]
 
   if (plan.keepVersions && plan.keepVersions > 0) {
     const concurrency = options.functionConcurrency ?? 4
@@ -183,7 +214,7 @@ async function deployRegion(
         current: layer.version,
         lineage: plan,
         ...versionUse(layer.layerArn, result.functions),
-        useNow: () => readVersionUse(lambda, region, layer.layerArn, functions, concurrency)
+        useNow: () => readVersionUse(lambda, region, layer.layerArn, holders, concurrency)
       })
       if (result.cleanup.error) result.errors.push(`keep-versions: ${result.cleanup.error}`)
     } catch (error) {
@@ -266,6 +297,27 @@ export function failuresOf(regions: readonly RegionResult[]): string[] {
   ])
 }
 
+/** The version, alias and smoke test of one function, for the log line. */
+function releaseNote(fn: AttachResult): string {
+  const release = fn.release
+  if (!release) return ''
+  const notes = [
+    ...(release.version ? [`version ${release.version}`] : []),
+    ...(release.alias
+      ? [
+          `alias ${release.alias.name} ${release.alias.moved ? `now on ${release.alias.to ?? ''}` : 'not moved'}`
+        ]
+      : []),
+    ...(release.smoke
+      ? [
+          `smoke test ${release.smoke.passed ? 'passed' : 'failed'} in ${release.smoke.durationMs} ms`
+        ]
+      : []),
+    ...(release.rolledBack ? ['previous layers restored'] : [])
+  ]
+  return notes.length ? ` (${notes.join(', ')})` : ''
+}
+
 /** Logs the per-region outcome; main.ts writes the job summary from the same result. */
 export function logDeploy(result: DeployResult): void {
   for (const region of result.regions) {
@@ -280,7 +332,15 @@ export function logDeploy(result: DeployResult): void {
         `${region.region}: SSM parameter ${region.parameter.name} is version ${region.parameter.version}`
       )
     }
-    for (const fn of region.functions) core.info(`${region.region}: ${fn.function} ${fn.status}`)
+    for (const fn of region.functions) {
+      if (fn.status === 'skipped') {
+        core.warning(
+          `${region.region}: ${fn.function} uses this layer but was left alone: ${fn.error ?? ''}`
+        )
+        continue
+      }
+      core.info(`${region.region}: ${fn.function} ${fn.status}${releaseNote(fn)}`)
+    }
     if (region.cleanup?.deleted.length) {
       core.info(`${region.region}: deleted versions ${region.cleanup.deleted.join(', ')}`)
     }

@@ -65,6 +65,7 @@ export async function publishAndAttach(
     s3Prefix: inputs.s3Prefix,
     regions,
     functions: inputs.functions,
+    smokePayload: inputs.smokeTestPayload,
     shareWith: inputs.shareWith,
     keepVersions: inputs.keepVersions,
     ssmParameter: inputs.ssmParameter

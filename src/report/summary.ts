@@ -1,5 +1,6 @@
 // The job summary: what the build made and checked, then what publishing did in each region.
 import * as core from '@actions/core'
+import type { AttachResult } from '../aws/attach.js'
 import type { DeployResult } from '../aws/deploy.js'
 import type { BuildReport } from '../builder/index.js'
 import { largestFirst } from '../builder/site.js'
@@ -187,22 +188,7 @@ export function deploySummary(result: DeployResult): string {
       lines.push(`| ${parameter.region} | \`${parameter.name}\` | ${what} |`)
     }
   }
-  const functions = result.regions.flatMap(r => r.functions)
-  if (functions.length > 0) {
-    lines.push(
-      '',
-      '### Functions',
-      '',
-      '| function | region | status | layers after |',
-      '|---|---|---|---|'
-    )
-    for (const fn of functions) {
-      const status = fn.status === 'failed' ? `failed: ${fn.error ?? ''}` : fn.status
-      lines.push(
-        `| ${fn.function} | ${fn.region} | ${status} | ${fn.after.map(arn => `\`${arn}\``).join('<br>')} |`
-      )
-    }
-  }
+  lines.push(...functionsSection(result.regions.flatMap(r => r.functions)))
   const cleanups = result.regions.filter(r => r.cleanup)
   if (cleanups.length > 0) {
     lines.push('', '### Old versions', '')
@@ -215,4 +201,75 @@ export function deploySummary(result: DeployResult): string {
     }
   }
   return lines.join('\n') + '\n'
+}
+
+/**
+ * Per function: its layers before → after, the version published, whether the alias moved,
+ * and the smoke test's outcome with its duration.
+ */
+export function functionsSection(functions: readonly AttachResult[]): string[] {
+  if (functions.length === 0) return []
+  const releases = functions.some(fn => fn.release)
+  const lines = [
+    '',
+    '### Functions',
+    '',
+    releases
+      ? '| function | region | status | layers before → after | version | alias | smoke test |'
+      : '| function | region | status | layers before → after |',
+    releases ? '|---|---|---|---|---|---|---|' : '|---|---|---|---|'
+  ]
+  for (const fn of functions) {
+    const status =
+      fn.status === 'failed'
+        ? `failed: ${fn.error ?? ''}`
+        : fn.status === 'skipped'
+          ? `left alone: ${fn.error ?? ''}`
+          : fn.status
+    const name = fn.discovered ? `${fn.function} (found)` : fn.function
+    const cells = [name, fn.region, cell(status), layerChange(fn)]
+    if (releases) {
+      const release = fn.release
+      cells.push(release?.version ?? '', aliasCell(fn), smokeCell(fn))
+    }
+    lines.push(`| ${cells.join(' | ')} |`)
+  }
+  return lines
+}
+
+function layerChange(fn: AttachResult): string {
+  if (fn.layersUnknown) return 'unknown'
+  const show = (arns: readonly string[]) =>
+    arns.length ? arns.map(arn => `\`${arn}\``).join('<br>') : 'none'
+  if (fn.before.join() === fn.after.join()) return `${show(fn.after)} (unchanged)`
+  return `${show(fn.before)}<br>→<br>${show(fn.after)}`
+}
+
+function aliasCell(fn: AttachResult): string {
+  const alias = fn.release?.alias
+  if (!alias) return ''
+  if (alias.moved) {
+    return alias.from
+      ? `${alias.name}: ${alias.from} → ${alias.to ?? ''}`
+      : `${alias.name}: created on ${alias.to ?? ''}`
+  }
+  return alias.to && alias.to === alias.from
+    ? `${alias.name}: already on ${alias.to}`
+    : `${alias.name}: not moved`
+}
+
+function smokeCell(fn: AttachResult): string {
+  const smoke = fn.release?.smoke
+  if (!smoke) return fn.release ? 'none' : ''
+  const seconds = `${(smoke.durationMs / 1000).toFixed(2)} s`
+  if (smoke.passed) return `passed on ${smoke.qualifier} (${seconds})`
+  const restored = fn.release?.rolledBack ? '; previous layers restored' : ''
+  return cell(
+    `failed on ${smoke.qualifier} (${seconds}): ${smoke.errorType ?? ''}: ${smoke.errorMessage ?? ''}${restored}`
+  )
+}
+
+/** Text safe inside a Markdown table cell. */
+function cell(text: string): string {
+  return escapeHtml(text).replace(/\|/g, '\\|').replace(/\n/g, '<br>')
 }
