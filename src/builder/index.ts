@@ -15,6 +15,7 @@ import {
   type ImportCheckInterpreter,
   type ImportCheckOutcome
 } from './import-check.js'
+import { buildLocalProjects } from './local.js'
 import { HashCheckFailed, installRequirements, UnresolvableRequirement } from './pip.js'
 import { prune, type Exclusion } from './prune.js'
 import { normalizeRecords, readLayerPackages, type LayerPackage } from './site.js'
@@ -30,6 +31,8 @@ export interface BuildReport {
   packages: LayerPackage[]
   excluded: Exclusion[]
   builtFromSdist: string[]
+  /** Packages built from projects in the workspace. */
+  local?: string[]
   slimmed: { files: number; bytes: number }
   findings: Finding[]
   verify: 'error' | 'warn' | 'off'
@@ -59,7 +62,11 @@ export async function buildLayer(
     requireHashes: source.hashed,
     locked: source.locked
   }
-  const installed = await installRequirements(pip).catch(error => {
+  const local = await buildLocalProjects(pip, source.localProjects ?? [], source.hashed)
+  const installed = await installRequirements({
+    ...pip,
+    localRequirements: local.requirementsFile
+  }).catch(error => {
     if (error instanceof UnresolvableRequirement) {
       const parent = error.requiredBy ? source.origin(error.requiredBy) : undefined
       annotate('error', error.message, source.origin(error.packageName) ?? parent)
@@ -114,6 +121,7 @@ export async function buildLayer(
     packages,
     excluded: pruned.excluded,
     builtFromSdist: installed.builtFromSdist,
+    local: local.wheels.map(w => w.name),
     slimmed: pruned.slimmed,
     findings,
     verify: inputs.verify,

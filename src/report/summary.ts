@@ -56,7 +56,8 @@ export function buildSummary(report: BuildReport): string {
   const packageRows = largestFirst(report.packages).map(pkg => {
     const notes = [
       pkg.requested ? 'requested' : 'dependency',
-      ...(report.builtFromSdist.includes(pkg.name) ? ['built from sdist'] : [])
+      ...(report.builtFromSdist.includes(pkg.name) ? ['built from sdist'] : []),
+      ...(report.local?.includes(pkg.name) ? ['local'] : [])
     ]
     return `| ${pkg.name} | ${pkg.version} | ${formatBytes(pkg.bytes)} | ${notes.join(', ')} |`
   })
