@@ -8,13 +8,14 @@
 // root; `srcbuild`: packages under src/), which exercises the same path: pip reads
 // [build-system], fetches the backend from the index, and calls its build_wheel.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { failure, runAction, type ActionRun } from '../support/action.js'
 import { catalog, hashOf } from '../support/catalog.js'
+import { makeSharedObject } from '../support/elf.js'
 import { startIndex, type PackageIndex } from '../support/index-server.js'
 import { buildWheel, type Distribution } from '../support/wheels.js'
 
@@ -289,5 +290,77 @@ describe('projects of the workspace', () => {
     const result = await run(root, { requirements: 'poetry.lock' })
     expect(result.exitCode, failure(result)).toBe(0)
     expect(packagesOf(result)).toEqual(['common 1.2.0', 'tinyjson 1.1.0'])
+  })
+})
+
+describe('files of the workspace (the files input)', () => {
+  const FILES = [
+    'src/shared_utils -> python/shared_utils',
+    'vendor/libpq.so.5 -> lib/',
+    'tools/report.sh -> bin/report'
+  ].join('\n')
+
+  it('adds modules under python/, a library under lib/ and an executable under bin/, reproducibly', async () => {
+    const root = await workspace({
+      'requirements.txt': 'tinyjson==1.0.0\n',
+      'src/shared_utils/__init__.py': 'from .money import cents\n',
+      'src/shared_utils/money.py': 'def cents(x):\n    return round(x * 100)\n',
+      'vendor/libpq.so.5': makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.17'] }),
+      'tools/report.sh': '#!/bin/sh\necho report\n'
+    })
+    const first = await run(root, { files: FILES })
+    expect(first.exitCode, failure(first)).toBe(0)
+    const entries = zipEntries(first.outputs['zip-path'])
+    expect(entries['python/shared_utils/__init__.py']).toBe(0o100644)
+    expect(entries['python/shared_utils/money.py']).toBe(0o100644)
+    expect(entries['lib/libpq.so.5']).toBe(0o100644)
+    expect(entries['bin/report']).toBe(0o100755)
+    expect(entries).toHaveProperty(['python/tinyjson/__init__.py'])
+    expect(first.summary).toContain('`lib/libpq.so.5`')
+
+    // other mtimes and a private mode on the runner: the same zip, byte for byte
+    utimesSync(path.join(root, 'src/shared_utils/money.py'), 1_000_000, 1_000_000)
+    chmodSync(path.join(root, 'src/shared_utils/__init__.py'), 0o600)
+    const second = await run(root, { files: FILES })
+    expect(second.exitCode, failure(second)).toBe(0)
+    expect(second.outputs['code-sha256']).toBe(first.outputs['code-sha256'])
+  })
+
+  it('refuses a library built for another machine, naming it', async () => {
+    const root = await workspace({
+      'requirements.txt': 'tinyjson==1.0.0\n',
+      'vendor/libvendor.so': makeSharedObject({ machine: 'aarch64' })
+    })
+    const result = await run(root, { files: 'vendor/libvendor.so -> lib/' })
+    expect(result.exitCode).not.toBe(0)
+    expect(failure(result)).toMatch(
+      /files: lib\/libvendor\.so is built for aarch64; the layer targets x86_64/
+    )
+  })
+
+  it('refuses, before pip runs, what would reach outside the workspace or land where Lambda does not look', async () => {
+    const outside = await workspace({ 'secret.txt': 'not yours\n' })
+    const root = await workspace({ 'requirements.txt': 'tinyjson==1.0.0\n', 'src/ok.py': '\n' })
+    symlinkSync(outside, path.join(root, 'src', 'escape'))
+    const cases: Array<[string, RegExp]> = [
+      [
+        '../outside -> python/x',
+        /^files: "\.\.\/outside -> python\/x": the source must be a path inside the workspace/
+      ],
+      [
+        'src/ok.py -> etc/ok.py',
+        /^files: "src\/ok\.py -> etc\/ok\.py": the destination must be under python\/, lib\/ or bin\//
+      ],
+      [
+        'src -> python/src',
+        /^files: "src -> python\/src": .*escape reaches .*, outside the workspace/
+      ]
+    ]
+    for (const [files, message] of cases) {
+      const result = await run(root, { files })
+      expect(result.exitCode).not.toBe(0)
+      expect(failure(result)).toMatch(message)
+      expect(result.stdout).not.toContain('pip install')
+    }
   })
 })

@@ -15,13 +15,14 @@ import {
   type ImportCheckInterpreter,
   type ImportCheckOutcome
 } from './import-check.js'
+import type { ExtraFile } from './extra-files.js'
 import { buildLocalProjects } from './local.js'
 import { HashCheckFailed, installRequirements, UnresolvableRequirement } from './pip.js'
 import { prune, type Exclusion } from './prune.js'
 import { normalizeRecords, readLayerPackages, type LayerPackage } from './site.js'
 import { checkSize } from './size.js'
 import { stripSharedObjects } from './strip.js'
-import { summarizeFindings, verifyLayer, type Finding } from './verify.js'
+import { summarizeFindings, verifyExtraFiles, verifyLayer, type Finding } from './verify.js'
 import { writeLayerZip, type LayerZip } from './zip/index.js'
 
 /** What the build made, for the outputs, the job summary and the AWS half. */
@@ -33,6 +34,8 @@ export interface BuildReport {
   builtFromSdist: string[]
   /** Packages built from projects in the workspace. */
   local?: string[]
+  /** Files the `files` input added, at their layer paths. */
+  extraFiles?: ExtraFile[]
   slimmed: { files: number; bytes: number }
   findings: Finding[]
   verify: 'error' | 'warn' | 'off'
@@ -45,7 +48,8 @@ export async function buildLayer(
   inputs: ActionInputs,
   source: DependencySource,
   workDir: string,
-  checkInterpreter: ImportCheckInterpreter
+  checkInterpreter: ImportCheckInterpreter,
+  extraFiles: ExtraFile[] = []
 ): Promise<BuildReport> {
   const siteDir = path.join(workDir, 'python')
   const pip = {
@@ -99,7 +103,12 @@ export async function buildLayer(
 
   await normalizeRecords(siteDir)
   const findings =
-    inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
+    inputs.verify === 'off'
+      ? []
+      : [
+          ...(await verifyLayer(siteDir, packages, inputs.target)),
+          ...(await verifyExtraFiles(extraFiles, inputs.target))
+        ]
   annotateFindings(findings, inputs.verify, source, distributions)
 
   const { runtime, architecture } = inputs.target
@@ -109,7 +118,8 @@ export async function buildLayer(
   // install of the runtime SDK, outside the layer, overlaps the zip.
   const [zip, preparedCheck] = await Promise.all([
     writeLayerZip(siteDir, path.join(workDir, zipName), {
-      onWarning: message => core.warning(message)
+      onWarning: message => core.warning(message),
+      extraFiles
     }),
     prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir)
   ])
@@ -122,6 +132,7 @@ export async function buildLayer(
     excluded: pruned.excluded,
     builtFromSdist: installed.builtFromSdist,
     local: local.wheels.map(w => w.name),
+    extraFiles,
     slimmed: pruned.slimmed,
     findings,
     verify: inputs.verify,

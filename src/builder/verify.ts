@@ -6,6 +6,7 @@ import { open, readdir } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
 import { maxGlibc, compareGlibcVersions, readElfFile, type ElfInfo } from './elf.js'
+import type { ExtraFile } from './extra-files.js'
 import type { LayerPackage } from './site.js'
 
 /** Files inspected at once: enough to keep the disk busy, well under the open-file limit. */
@@ -63,6 +64,26 @@ export async function verifyLayer(
     })
     const path = join(siteDir, file)
     return checkFile(file, path, await readElfFile(path), target, finding)
+  })
+  return perFile.flat().sort(byPackageThenFile)
+}
+
+/** The `files` input's files, checked like a package's: machine, glibc, CPython ABI. */
+export async function verifyExtraFiles(files: ExtraFile[], target: Target): Promise<Finding[]> {
+  const perFile = await mapLimit(files, OPEN_FILES, async file => {
+    const finding = (
+      kind: Finding['kind'],
+      problem: string,
+      glibcNeeded?: [number, number]
+    ): Finding => ({
+      package: 'files',
+      version: '',
+      file: file.layerPath,
+      kind,
+      message: `files: ${file.layerPath} ${problem}`,
+      ...(glibcNeeded && { glibcNeeded })
+    })
+    return checkFile(file.layerPath, file.source, await readElfFile(file.source), target, finding)
   })
   return perFile.flat().sort(byPackageThenFile)
 }

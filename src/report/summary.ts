@@ -70,6 +70,13 @@ export function buildSummary(report: BuildReport): string {
   )
   lines.push(
     ...foldedList(
+      'files added from the workspace',
+      (report.extraFiles ?? []).map(f => `\`${f.layerPath}\``),
+      ['Added from the workspace (files):', '']
+    )
+  )
+  lines.push(
+    ...foldedList(
       'left out',
       report.excluded.map(e => `${e.name} ${e.version}: ${e.reason}`),
       ['Left out:', '']
