@@ -175,8 +175,13 @@ describe('projects of the workspace', () => {
     )
     const entries = Object.keys(zipEntries(result.outputs['zip-path']))
     expect(entries).toContain('python/common/__init__.py')
-    // no link back to the runner's checkout
+    // no link back to the runner's checkout, nor the runner's scratch path of the wheel
     expect(entries.some(name => name.endsWith('.pth'))).toBe(false)
+    expect(entries.some(name => name.endsWith('/direct_url.json'))).toBe(false)
+    // so another run, in another scratch folder, gives the same zip (no new layer version)
+    const again = await run(root)
+    expect(again.exitCode, failure(again)).toBe(0)
+    expect(again.outputs['code-sha256']).toBe(result.outputs['code-sha256'])
   })
 
   it('refuses a local project with native code, naming it at its line', async () => {

@@ -1034,3 +1034,52 @@ wheels = [{ url = "https://example.invalid/demo_x86-1.0-py3-none-any.whl", hash 
     expect(await pipInstall(arm, wheels)).toEqual(['demo_arm'])
   })
 })
+
+describe('path dependencies of locks, inside the workspace', () => {
+  it('hands uv workspace members, Poetry directories and Pipfile paths to the builder, not to pip', async () => {
+    await fs.mkdir(path.join(work, 'libs', 'common'), { recursive: true })
+    const common = path.join(work, 'libs', 'common')
+    await write(
+      'uv.lock',
+      'version = 1\nrequires-python = ">=3.12"\n\n[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { virtual = "." }\ndependencies = [{ name = "common" }]\n\n[[package]]\nname = "common"\nversion = "1.0.0"\nsource = { editable = "libs/common" }\n'
+    )
+    const uv = await read('uv.lock', { cwd: work })
+    expect(uv.localProjects).toEqual([
+      {
+        path: common,
+        written: 'libs/common',
+        name: 'common',
+        extras: [],
+        editable: true,
+        origin: { file: path.join(work, 'uv.lock'), line: 11 }
+      }
+    ])
+    expect(await pipLines(uv)).toEqual([])
+    expect(uv.directNames).toEqual(['common'])
+
+    await write(
+      'poetry.lock',
+      '[[package]]\nname = "common"\nversion = "1.0.0"\ndescription = ""\noptional = false\npython-versions = "*"\ngroups = ["main"]\nfiles = []\ndevelop = true\n\n[package.source]\ntype = "directory"\nurl = "libs/common"\n\n[metadata]\nlock-version = "2.1"\npython-versions = ">=3.12"\ncontent-hash = "0"\n'
+    )
+    const poetry = await read('poetry.lock', { cwd: work })
+    expect(poetry.localProjects?.map(p => [p.name, p.path, p.editable])).toEqual([
+      ['common', common, true]
+    ])
+
+    await write(
+      'Pipfile.lock',
+      JSON.stringify({ _meta: {}, default: { common: { path: './libs/common', editable: false } } })
+    )
+    const pipenv = await read('Pipfile.lock', { cwd: work })
+    expect(pipenv.localProjects?.map(p => [p.name, p.path, p.editable])).toEqual([
+      ['common', common, false]
+    ])
+    // the path is part of what the layer is built from
+    await fs.mkdir(path.join(work, 'libs', 'other'), { recursive: true })
+    await write(
+      'Pipfile.lock',
+      JSON.stringify({ _meta: {}, default: { common: { path: './libs/other', editable: false } } })
+    )
+    expect((await read('Pipfile.lock', { cwd: work })).identity).not.toBe(pipenv.identity)
+  })
+})

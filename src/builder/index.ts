@@ -16,7 +16,7 @@ import {
   type ImportCheckOutcome
 } from './import-check.js'
 import type { ExtraFile } from './extra-files.js'
-import { buildLocalProjects } from './local.js'
+import { buildLocalProjects, forgetLocalWheelPaths } from './local.js'
 import { HashCheckFailed, installRequirements, UnresolvableRequirement } from './pip.js'
 import { prune, type Exclusion } from './prune.js'
 import { normalizeRecords, readLayerPackages, type LayerPackage } from './site.js'
@@ -82,6 +82,7 @@ export async function buildLayer(
     }
     throw error
   })
+  await forgetLocalWheelPaths(siteDir, local.wheels)
   // pip counts every pin of a lock as requested; the lock knows what the project asked for
   const distributions = pip.noDeps
     ? installed.installed.map(d => ({ ...d, requested: source.directNames.includes(d.name) }))
