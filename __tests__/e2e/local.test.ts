@@ -331,15 +331,19 @@ describe('files of the workspace (the files input)', () => {
     expect(second.outputs['code-sha256']).toBe(first.outputs['code-sha256'])
   })
 
-  it('refuses a library built for another machine, naming it', async () => {
+  it('refuses a library built for another machine, or for a newer glibc, naming each', async () => {
     const root = await workspace({
       'requirements.txt': 'tinyjson==1.0.0\n',
-      'vendor/libvendor.so': makeSharedObject({ machine: 'aarch64' })
+      'vendor/libvendor.so': makeSharedObject({ machine: 'aarch64' }),
+      'vendor/libnew.so.1': makeSharedObject({ machine: 'x86_64', glibc: ['GLIBC_2.38'] })
     })
-    const result = await run(root, { files: 'vendor/libvendor.so -> lib/' })
+    const result = await run(root, { files: 'vendor/ -> lib/' })
     expect(result.exitCode).not.toBe(0)
     expect(failure(result)).toMatch(
-      /files: lib\/libvendor\.so is built for aarch64; the layer targets x86_64/
+      /files: lib\/vendor\/libvendor\.so is built for aarch64; the layer targets x86_64/
+    )
+    expect(failure(result)).toMatch(
+      /files: lib\/vendor\/libnew\.so\.1 needs GLIBC_2\.38; python3\.12 \(Amazon Linux 2023\) has 2\.34/
     )
   })
 
