@@ -379,3 +379,35 @@ describe('releases: aliases, discovery and smoke-test-payload', () => {
     expect(() => read(inputs)).toThrow(message)
   })
 })
+
+describe('files', () => {
+  it('reads one "source -> destination" per line, a bare layer folder as that folder', () => {
+    const inputs = read({
+      files:
+        'src/shared_utils -> python/shared_utils\nvendor/libpq.so.5->lib\n# a comment\ntools/run.sh -> bin/'
+    })
+    expect(inputs.files).toEqual([
+      {
+        line: 'src/shared_utils -> python/shared_utils',
+        source: 'src/shared_utils',
+        destination: 'python/shared_utils'
+      },
+      { line: 'vendor/libpq.so.5->lib', source: 'vendor/libpq.so.5', destination: 'lib/' },
+      { line: 'tools/run.sh -> bin/', source: 'tools/run.sh', destination: 'bin/' }
+    ])
+  })
+
+  it.each([
+    ['src/x.py', 'is not a mapping'],
+    ['src/x.py ->', 'is not a mapping'],
+    ['/etc/passwd -> lib/', 'the source must be a path inside the workspace'],
+    ['src/../../x -> lib/', 'the source must be a path inside the workspace'],
+    ['src/x.py -> x.py', 'the destination must be under python/, lib/ or bin/'],
+    ['src/x.py -> python/../x.py', 'the destination must be under python/, lib/ or bin/'],
+    ['src/x.py -> /opt/python/x.py', 'the destination must be under python/, lib/ or bin/'],
+    ['src/x.py -> pythonic/x.py', 'the destination must be under python/, lib/ or bin/']
+  ])('refuses "%s", naming the line', (line, why) => {
+    expect(() => read({ files: line })).toThrow(new InputError(`files: "${line}"`).message)
+    expect(() => read({ files: line })).toThrow(why)
+  })
+})

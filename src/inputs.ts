@@ -1,3 +1,4 @@
+import path from 'node:path'
 import {
   ARCHITECTURES,
   DEFAULT_RUNTIME,
@@ -14,7 +15,6 @@ import { checkPipArgs } from './builder/pip.js'
 import { errorMessage } from './errors.js'
 import { shellWords } from './words.js'
 import { readFileSync, realpathSync, statSync } from 'node:fs'
-import path from 'node:path'
 import {
   EVERY_USER_OF_THE_LAYER,
   isLayerName,
@@ -29,6 +29,16 @@ import { canonicalName } from './sources/pep508.js'
 import { OUTSIDE_WORKSPACE_FIX, isInside, workspaceRoot } from './sources/common.js'
 
 export type VerifyMode = 'error' | 'warn' | 'off'
+
+/** One line of the `files` input: a workspace path and where it goes in the layer. */
+export interface FileMapping {
+  /** As written, for messages. */
+  line: string
+  /** Relative to the workspace, without `..`. */
+  source: string
+  /** `python/…`, `lib/…` or `bin/…`; a trailing `/` keeps the source's own name. */
+  destination: string
+}
 export type ImportCheckMode = 'auto' | 'true' | 'false'
 
 /** Every input of action.yml, read once and validated before anything else happens. */
@@ -44,6 +54,8 @@ export interface ActionInputs {
   extras: string[]
   groups: string[]
   exclude: string[]
+  /** Files and folders of the workspace added to the layer. */
+  files: FileMapping[]
   /** A layer with no packages may ship; otherwise it fails the gate. */
   allowEmpty: boolean
   slim: boolean
@@ -94,6 +106,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   extras: '',
   groups: '',
   exclude: '',
+  files: '',
   'allow-empty': 'false',
   slim: 'true',
   strip: 'false',
@@ -166,6 +179,7 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     extras: list(get('extras')),
     groups: list(get('groups')),
     exclude: list(get('exclude')).map(canonicalName),
+    files: list(get('files'), /\n/).map(readFileMapping),
     allowEmpty: bool(get, 'allow-empty'),
     slim: bool(get, 'slim'),
     strip: bool(get, 'strip'),
@@ -222,6 +236,36 @@ function readImportCheckLayers(get: GetInput): string[] {
     }
     return file
   })
+}
+
+/** Where Lambda looks in /opt: python/ is on sys.path, lib/ on LD_LIBRARY_PATH, bin/ on PATH. */
+const LAYER_FOLDERS = ['python/', 'lib/', 'bin/']
+
+const FILES_SYNTAX =
+  'write one "path/in/workspace -> python/…, lib/… or bin/…" per line (a destination ending in / keeps the name)'
+
+/** `src/shared_utils -> python/shared_utils`, `vendor/libpq.so.5 -> lib/`. */
+function readFileMapping(line: string): FileMapping {
+  const arrow = /^(.*?)\s*->\s*(.*)$/.exec(line)
+  if (!arrow || !arrow[1] || !arrow[2])
+    throw new InputError(`files: "${line}" is not a mapping; ${FILES_SYNTAX}`)
+  const [, source, written] = arrow
+  const destination = LAYER_FOLDERS.includes(`${written}/`) ? `${written}/` : written
+  const climbs = (p: string): boolean => p.split(/[/\\]/).includes('..')
+  if (path.isAbsolute(source) || climbs(source))
+    throw new InputError(
+      `files: "${line}": the source must be a path inside the workspace, relative to it and without ".."`
+    )
+  if (
+    !LAYER_FOLDERS.some(folder => destination.startsWith(folder)) ||
+    climbs(destination) ||
+    destination.includes('\\') ||
+    /\/\/|\/\.\//.test(destination)
+  )
+    throw new InputError(
+      `files: "${line}": the destination must be under python/, lib/ or bin/ (where Lambda looks in /opt), without ".."; ${FILES_SYNTAX}`
+    )
+  return { line, source, destination }
 }
 
 function readArtifactName(get: GetInput): string | undefined {

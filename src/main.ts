@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { mkdtemp } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { planExtraFiles } from './builder/extra-files.js'
 import { buildLayer, buildProblems, type BuildReport } from './builder/index.js'
 import { preflightBuild } from './builder/preflight.js'
 import { errorMessage } from './errors.js'
@@ -11,6 +12,7 @@ import { maskSecrets } from './secrets.js'
 import { uploadLayerArtifact } from './report/artifact.js'
 import { setArtifactOutputs, setBuildOutputs, setDeployOutputs } from './report/outputs.js'
 import { buildSummary, deploySummary, failureSummary, writeSummary } from './report/summary.js'
+import { workspaceRoot } from './sources/common.js'
 import { readDependencySource } from './sources/index.js'
 
 /**
@@ -38,12 +40,14 @@ export async function run(): Promise<void> {
     })
     secrets.push(...(source.secrets ?? []))
     for (const secret of source.secrets ?? []) core.setSecret(secret)
+    const extraFiles = await planExtraFiles(inputs.files, workspaceRoot())
+    for (const warning of extraFiles.warnings) core.warning(warning)
     const checkInterpreter = await preflightBuild(inputs)
     // the AWS SDK is loaded only when publishing: a build-only run never needs it
     const aws = inputs.publish ? await import('./aws/index.js') : undefined
     const regions = aws ? await aws.preflight(inputs) : []
 
-    const report = await buildLayer(inputs, source, workDir, checkInterpreter)
+    const report = await buildLayer(inputs, source, workDir, checkInterpreter, extraFiles.files)
     setBuildOutputs(report)
     await writeSummary(buildSummary(report))
     if (inputs.uploadArtifact) await uploadArtifact(inputs, report)

@@ -124,7 +124,7 @@ const FROM_THE_TARGET =
   'is set by the action from runtime and architecture and cannot be overridden; remove it'
 const REQUIREMENT_FILES = 'cannot add requirement files; use the requirements input'
 const CONSTRAINT_FILES = 'cannot add constraint files; put the -c line in the requirements file'
-const EDITABLE = 'cannot add editable projects; it cannot be built for another platform here'
+const EDITABLE = 'cannot add editable projects; put the -e line in the requirements file'
 
 describe('pip-args read the way pip reads them', () => {
   // each spelling is one optparse accepts for the same option

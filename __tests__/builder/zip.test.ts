@@ -591,3 +591,43 @@ describe('normalisePrefix', () => {
     expect(() => normalisePrefix('python\\lib')).toThrow(/relative/)
   })
 })
+
+describe('files added from the workspace', () => {
+  it('puts them at their layer paths beside python/, with their folders, and refuses one the packages hold', async () => {
+    const site = freshDir('site')
+    makeTree(site, { 'pkg/__init__.py': 'x = 1\n' })
+    const workspace = freshDir('workspace')
+    makeTree(workspace, { 'libpq.so.5': 'elf', 'tool.sh': { content: '#!/bin/sh\n', mode: 0o700 } })
+    const zipPath = path.join(freshDir('out'), 'layer.zip')
+    await writeLayerZip(site, zipPath, {
+      extraFiles: [
+        { source: path.join(workspace, 'libpq.so.5'), layerPath: 'lib/libpq.so.5', mode: 0o644 },
+        { source: path.join(workspace, 'tool.sh'), layerPath: 'bin/tools/report', mode: 0o755 }
+      ]
+    })
+    testZip(zipPath)
+    expect(listZip(zipPath).map(e => [e.name, e.mode.toString(8)])).toEqual([
+      ['bin/', '40755'],
+      ['bin/tools/', '40755'],
+      ['bin/tools/report', '100755'],
+      ['lib/', '40755'],
+      ['lib/libpq.so.5', '100644'],
+      ['python/', '40755'],
+      ['python/pkg/', '40755'],
+      ['python/pkg/__init__.py', '100644']
+    ])
+    await expect(
+      writeLayerZip(site, zipPath, {
+        extraFiles: [
+          {
+            source: path.join(workspace, 'libpq.so.5'),
+            layerPath: 'python/pkg/__init__.py',
+            mode: 0o644
+          }
+        ]
+      })
+    ).rejects.toThrow(
+      'files: python/pkg/__init__.py is also a file of the installed packages; choose another destination'
+    )
+  })
+})

@@ -368,16 +368,17 @@ describe('what a lock cannot be trusted with', () => {
       file: 'Pipfile.lock',
       lock: () => pipfileLock(WITH_PATH_DEPENDENCY, index.url),
       entry: '        "shared-utils": {',
-      problem: 'is a local editable project (../shared-utils)'
+      problem: 'is a local project (../shared-utils)'
     }
   ])(
-    'refuses a path dependency in $file, naming it and its entry',
+    'refuses a path dependency outside the workspace in $file, naming it and its entry',
     async ({ file, lock, entry, problem }) => {
       const text = lock()
       const run = await build({ [file]: text }, { requirements: file, ...ARM_312 })
       expect(run.exitCode).toBe(1)
+      // a path dependency inside the workspace is built (e2e/local.test.ts); this one is not
       expect(failure(run)).toBe(
-        `requirements: ${file} line ${lineOf(text, entry)}: shared-utils ${problem}; it cannot be built for another platform here; publish it as a wheel to an index and require it by name`
+        `requirements: ${file} line ${lineOf(text, entry)}: shared-utils ${problem} that reaches ${path.resolve(run.project, '../shared-utils')}, outside the workspace (${run.project}); move it into the repository, or set allow-outside-workspace: true`
       )
       expect(run.stdout).not.toContain('pip install')
     }

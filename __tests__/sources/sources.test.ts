@@ -136,15 +136,7 @@ describe('requirements files', () => {
   })
 
   it.each([
-    ['-e ./mypkg', 'is an editable requirement'],
-    ['--editable=../shared', 'is an editable requirement'],
-    ['./libs/shared', 'is a local path'],
-    ['/opt/src/shared', 'is a local path'],
-    ['../shared[extra]', 'is a local path'],
-    ['dist/mylib-1.0-py3-none-any.whl', 'is a local path'],
     ['mylib-1.0.tar.gz', 'is a local path'],
-    ['file:///tmp/mylib-1.0-py3-none-any.whl', 'is a local file URL'],
-    ['mylib @ file:///tmp/mylib', 'is a local file URL'],
     ['git+https://github.com/acme/mylib@v1.2#egg=mylib', 'is a version-control URL'],
     ['mylib @ git+https://github.com/acme/mylib@v1.2', 'is a version-control URL']
   ])('refuses "%s" naming the file and line', async (line, why) => {
@@ -154,11 +146,70 @@ describe('requirements files', () => {
     )
   })
 
+  it.each([
+    ['-e ./mypkg', '"-e ./mypkg" is a local project that does not exist'],
+    ['./libs/shared', '"./libs/shared" is a local project that does not exist'],
+    [
+      'dist/mylib-1.0-py3-none-any.whl',
+      '"dist/mylib-1.0-py3-none-any.whl" is a local project that does not exist'
+    ],
+    ['--editable=../shared', '"-e ../shared" is a local project that reaches'],
+    ['/opt/src/shared', '"/opt/src/shared" is a local project that reaches /opt/src/shared'],
+    ['../shared[extra]', '"../shared" is a local project that reaches'],
+    [
+      'file:///tmp/mylib-1.0-py3-none-any.whl',
+      '"file:///tmp/mylib-1.0-py3-none-any.whl" is a local project that reaches /tmp/mylib-1.0-py3-none-any.whl'
+    ],
+    ['mylib @ file:///tmp/mylib', '"file:///tmp/mylib" is a local project that reaches /tmp/mylib']
+  ])('refuses the local project "%s" outside the workspace or not there', async (line, why) => {
+    await write('requirements.txt', `# app\nrequests==2.32.3\n${line}\n`)
+    await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
+      `requirements: requirements.txt line 3: ${why}`
+    )
+  })
+
+  it("leaves a local project out of pip's copy, for the builder to build", async () => {
+    await fs.mkdir(path.join(work, 'libs', 'common'), { recursive: true })
+    await write(
+      'requirements.txt',
+      'requests==2.32.3\n./libs/common[fast]\n-e libs/common\ncommon @ file:libs/common\nx/y; python_version < "3"\n'
+    )
+    const source = await read('requirements.txt', { cwd: work })
+    expect(await pipLines(source)).toEqual(['requests==2.32.3'])
+    const project = path.join(work, 'libs', 'common')
+    const file = path.join(work, 'requirements.txt')
+    expect(source.localProjects).toEqual([
+      {
+        path: project,
+        written: './libs/common',
+        extras: ['fast'],
+        editable: false,
+        origin: { file, line: 2 }
+      },
+      {
+        path: project,
+        written: '-e libs/common',
+        extras: [],
+        editable: true,
+        origin: { file, line: 3 }
+      },
+      {
+        path: project,
+        written: 'file:libs/common',
+        name: 'common',
+        extras: [],
+        editable: false,
+        origin: { file, line: 4 }
+      }
+    ])
+    expect(source.directNames).toEqual(['common', 'requests'])
+  })
+
   it('names the included file when the refused line is in a -r include', async () => {
     await write('requirements.txt', 'requests==2.32.3\n-r more.txt\n')
-    await write('more.txt', '# local code\n-e .\n')
+    await write('more.txt', '# vcs code\n-e git+https://github.com/acme/x#egg=x\n')
     await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
-      'requirements: more.txt line 2: "-e ." is an editable requirement'
+      'requirements: more.txt line 2: "-e git+https://github.com/acme/x#egg=x" is an editable requirement'
     )
   })
 
@@ -370,7 +421,7 @@ describe('a requirements file cannot make pip build on the runner or for another
     ['--target /tmp/site', `--target ${TARGET}`],
     ['--root /', `--root ${TARGET}`],
     ['--prefix /usr', `--prefix ${TARGET}`],
-    ['--edit ../shared', '"--edit ../shared" is an editable requirement; it cannot be built']
+    ['--edit ../shared', '"-e ../shared" is a local project that reaches']
   ])('refuses "%s" at its line', async (line, why) => {
     await write('requirements.txt', `tinyjson==1.0.0\n${line}\n`)
     await expect(read('requirements.txt', { cwd: work })).rejects.toThrow(
@@ -650,7 +701,7 @@ describe('uv.lock', () => {
 
   it('refuses a path dependency of the project, naming it and its entry', async () => {
     await expect(read('uv-path/uv.lock')).rejects.toThrow(
-      /^requirements: uv-path\/uv\.lock line \d+: shared-utils is a local project \(\.\.\/shared-utils\); it cannot be built for another platform/
+      /^requirements: uv-path\/uv\.lock line \d+: shared-utils is a local project \(\.\.\/shared-utils\) that does not exist/
     )
   })
 
@@ -765,7 +816,7 @@ describe('poetry.lock', () => {
   })
 
   it.each([
-    ['directory', 'is a local project (../shared)'],
+    ['directory', 'is a local project (../shared) that reaches'],
     ['git', 'comes from git (../shared)']
   ])('refuses a %s source, naming the package and its entry', async (type, why) => {
     const lock = await fixture('poetry/poetry.lock')
@@ -817,7 +868,7 @@ describe('Pipfile.lock', () => {
   })
 
   it.each([
-    [{ editable: true, path: './shared' }, 'is a local editable project (./shared)'],
+    [{ editable: true, path: './shared' }, 'is a local project (./shared) that does not exist'],
     [{ git: 'https://github.com/acme/shared.git', ref: 'abc123' }, 'comes from version control']
   ])('refuses %j', async (entry, why) => {
     const lock = JSON.parse(await fixture('pipenv/Pipfile.lock')) as Record<
@@ -981,5 +1032,54 @@ wheels = [{ url = "https://example.invalid/demo_x86-1.0-py3-none-any.whl", hash 
     )
     const arm = await read('requirements.txt', { cwd: work, architecture: 'arm64' })
     expect(await pipInstall(arm, wheels)).toEqual(['demo_arm'])
+  })
+})
+
+describe('path dependencies of locks, inside the workspace', () => {
+  it('hands uv workspace members, Poetry directories and Pipfile paths to the builder, not to pip', async () => {
+    await fs.mkdir(path.join(work, 'libs', 'common'), { recursive: true })
+    const common = path.join(work, 'libs', 'common')
+    await write(
+      'uv.lock',
+      'version = 1\nrequires-python = ">=3.12"\n\n[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { virtual = "." }\ndependencies = [{ name = "common" }]\n\n[[package]]\nname = "common"\nversion = "1.0.0"\nsource = { editable = "libs/common" }\n'
+    )
+    const uv = await read('uv.lock', { cwd: work })
+    expect(uv.localProjects).toEqual([
+      {
+        path: common,
+        written: 'libs/common',
+        name: 'common',
+        extras: [],
+        editable: true,
+        origin: { file: path.join(work, 'uv.lock'), line: 11 }
+      }
+    ])
+    expect(await pipLines(uv)).toEqual([])
+    expect(uv.directNames).toEqual(['common'])
+
+    await write(
+      'poetry.lock',
+      '[[package]]\nname = "common"\nversion = "1.0.0"\ndescription = ""\noptional = false\npython-versions = "*"\ngroups = ["main"]\nfiles = []\ndevelop = true\n\n[package.source]\ntype = "directory"\nurl = "libs/common"\n\n[metadata]\nlock-version = "2.1"\npython-versions = ">=3.12"\ncontent-hash = "0"\n'
+    )
+    const poetry = await read('poetry.lock', { cwd: work })
+    expect(poetry.localProjects?.map(p => [p.name, p.path, p.editable])).toEqual([
+      ['common', common, true]
+    ])
+
+    await write(
+      'Pipfile.lock',
+      JSON.stringify({ _meta: {}, default: { common: { path: './libs/common', editable: false } } })
+    )
+    const pipenv = await read('Pipfile.lock', { cwd: work })
+    expect(pipenv.localProjects?.map(p => [p.name, p.path, p.editable])).toEqual([
+      ['common', common, false]
+    ])
+    // the path is part of what the layer is built from
+    await fs.mkdir(path.join(work, 'libs', 'other'), { recursive: true })
+    await write(
+      'Pipfile.lock',
+      JSON.stringify({ _meta: {}, default: { common: { path: './libs/other', editable: false } } })
+    )
+    expect((await read('Pipfile.lock', { cwd: work })).identity).not.toBe(pipenv.identity)
   })
 })

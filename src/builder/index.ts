@@ -15,12 +15,14 @@ import {
   type ImportCheckInterpreter,
   type ImportCheckOutcome
 } from './import-check.js'
+import { layerLibraries, type ExtraFile } from './extra-files.js'
+import { buildLocalProjects, forgetLocalWheelPaths } from './local.js'
 import { HashCheckFailed, installRequirements, UnresolvableRequirement } from './pip.js'
 import { prune, type Exclusion } from './prune.js'
 import { normalizeRecords, readLayerPackages, type LayerPackage } from './site.js'
 import { checkSize } from './size.js'
 import { stripSharedObjects } from './strip.js'
-import { summarizeFindings, verifyLayer, type Finding } from './verify.js'
+import { summarizeFindings, verifyExtraFiles, verifyLayer, type Finding } from './verify.js'
 import { writeLayerZip, type LayerZip } from './zip/index.js'
 
 /** What the build made, for the outputs, the job summary and the AWS half. */
@@ -30,6 +32,10 @@ export interface BuildReport {
   packages: LayerPackage[]
   excluded: Exclusion[]
   builtFromSdist: string[]
+  /** Packages built from projects in the workspace. */
+  local?: string[]
+  /** Files the `files` input added, at their layer paths. */
+  extraFiles?: ExtraFile[]
   slimmed: { files: number; bytes: number }
   findings: Finding[]
   verify: 'error' | 'warn' | 'off'
@@ -42,7 +48,8 @@ export async function buildLayer(
   inputs: ActionInputs,
   source: DependencySource,
   workDir: string,
-  checkInterpreter: ImportCheckInterpreter
+  checkInterpreter: ImportCheckInterpreter,
+  extraFiles: ExtraFile[] = []
 ): Promise<BuildReport> {
   const siteDir = path.join(workDir, 'python')
   const pip = {
@@ -59,7 +66,11 @@ export async function buildLayer(
     requireHashes: source.hashed,
     locked: source.locked
   }
-  const installed = await installRequirements(pip).catch(error => {
+  const local = await buildLocalProjects(pip, source.localProjects ?? [], source.hashed)
+  const installed = await installRequirements({
+    ...pip,
+    localRequirements: local.requirementsFile
+  }).catch(error => {
     if (error instanceof UnresolvableRequirement) {
       const parent = error.requiredBy ? source.origin(error.requiredBy) : undefined
       annotate('error', error.message, source.origin(error.packageName) ?? parent)
@@ -71,6 +82,7 @@ export async function buildLayer(
     }
     throw error
   })
+  await forgetLocalWheelPaths(siteDir, local.wheels)
   // pip counts every pin of a lock as requested; the lock knows what the project asked for
   const distributions = pip.noDeps
     ? installed.installed.map(d => ({ ...d, requested: source.directNames.includes(d.name) }))
@@ -94,10 +106,14 @@ export async function buildLayer(
   const findings =
     inputs.verify === 'off'
       ? []
-      : await verifyLayer(siteDir, packages, inputs.target, {
-          onWarning: (message, name) =>
-            annotate('warning', message, name ? originOf(name, source, distributions) : undefined)
-        })
+      : [
+          ...(await verifyLayer(siteDir, packages, inputs.target, {
+            libraryFiles: layerLibraries(extraFiles),
+            onWarning: (message, name) =>
+              annotate('warning', message, name ? originOf(name, source, distributions) : undefined)
+          })),
+          ...(await verifyExtraFiles(extraFiles, inputs.target))
+        ]
   annotateFindings(findings, inputs.verify, source, distributions)
 
   const { runtime, architecture } = inputs.target
@@ -107,7 +123,8 @@ export async function buildLayer(
   // install of the runtime SDK, outside the layer, overlaps the zip.
   const [zip, preparedCheck] = await Promise.all([
     writeLayerZip(siteDir, path.join(workDir, zipName), {
-      onWarning: message => core.warning(message)
+      onWarning: message => core.warning(message),
+      extraFiles
     }),
     prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir)
   ])
@@ -119,6 +136,8 @@ export async function buildLayer(
     packages,
     excluded: pruned.excluded,
     builtFromSdist: installed.builtFromSdist,
+    local: local.wheels.map(w => w.name),
+    extraFiles,
     slimmed: pruned.slimmed,
     findings,
     verify: inputs.verify,

@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MIN_PIP, WHEEL_MACHINE, cpythonTag, platformTags } from '../facts.js'
 import { redact, withoutCredentials } from '../secrets.js'
-import { LOCAL_WHY, canonicalName, requirementName } from '../sources/pep508.js'
+import { canonicalName, requirementName } from '../sources/pep508.js'
 import { lambdaMarkerEnvironment, type HashMismatch, type LockedPins } from '../sources/index.js'
 import type { Target } from '../facts.js'
 
@@ -27,6 +27,8 @@ export interface PipInstall {
   requireHashes?: boolean
   /** A lock in hash-checking mode: how a package with only an sdist is built and accepted. */
   locked?: LockedPins
+  /** The wheels built from local projects, as a requirements file (builder/local.ts). */
+  localRequirements?: string
 }
 
 /** A distribution pip installed, from its `--report` JSON. */
@@ -89,7 +91,7 @@ const REFUSED_PIP_OPTIONS: Record<string, string> = {
   '--python': 'would run pip under another interpreter; use the python input',
   '--requirement': 'cannot add requirement files; use the requirements input',
   '--constraint': 'cannot add constraint files; put the -c line in the requirements file',
-  '--editable': `cannot add editable projects; ${LOCAL_WHY}`
+  '--editable': 'cannot add editable projects; put the -e line in the requirements file'
 }
 
 /** pip options that are whole words although a refused option starts with them. */
@@ -244,7 +246,8 @@ export function pipInstallArgs(
     ...(install.requireHashes ? ['--require-hashes'] : []),
     ...install.pipArgs,
     '-r',
-    install.requirementsFile
+    install.requirementsFile,
+    ...(install.localRequirements ? ['-r', install.localRequirements] : [])
   ]
 }
 
@@ -339,7 +342,7 @@ export function overriddenPipVariables(env: NodeJS.ProcessEnv = process.env): st
  * runner masks only the exact strings registered, not what pip prints of them
  * (`user:****@ss/w#rd@host` for a password with a raw `/`).
  */
-async function runPip(python: string, args: string[]): Promise<exec.ExecOutput> {
+export async function runPip(python: string, args: string[]): Promise<exec.ExecOutput> {
   core.info(`[command]${python} ${args.map(redact).join(' ')}`)
   const log = (line: string): void => core.info(redact(line))
   return exec.getExecOutput(python, args, {

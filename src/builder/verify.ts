@@ -8,6 +8,7 @@ import { join, posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
 import { maxGlibc, compareGlibcVersions, readElfFile, type ElfInfo } from './elf.js'
 import { checkLinks, type LinkProblem } from './links.js'
+import type { ExtraFile } from './extra-files.js'
 import type { LayerPackage } from './site.js'
 
 /** Files inspected at once: enough to keep the disk busy, well under the open-file limit. */
@@ -47,6 +48,8 @@ export interface VerifyOptions {
    * LD_LIBRARY_PATH), so a library placed there counts as in the layer.
    */
   libraryDirs?: string[]
+  /** Files the layer ships under lib/ from elsewhere (the files input), relative to lib/. */
+  libraryFiles?: string[]
   /**
    * Told, once per package (named, so the warning can point at its requirement), of libraries
    * neither in the layer nor in the base-image fact table: they may come from the function or
@@ -87,9 +90,10 @@ export async function verifyLayer(
     const elf = await readElfFile(path)
     return { file, elf, findings: await checkFile(file, path, elf, target, findingFor(file)) }
   })
-  const libraryFiles = (
-    await Promise.all((options.libraryDirs ?? []).map(dir => listFiles(dir)))
-  ).flat()
+  const libraryFiles = [
+    ...(options.libraryFiles ?? []),
+    ...(await Promise.all((options.libraryDirs ?? []).map(dir => listFiles(dir)))).flat()
+  ]
   const objects = perFile.flatMap(({ file, elf }) => (elf ? [{ file, elf }] : []))
   const links = checkLinks(objects, { siteFiles: files, libraryFiles }, target)
   const unknown = links.filter(problem => problem.kind === 'unknown-library')
@@ -139,6 +143,26 @@ function unknownLibraryWarnings(
     ...warnings.slice(0, WARNED_PACKAGES - 1),
     { message: `${rest} more packages need libraries that are not in the layer (${others})` }
   ]
+}
+
+/** The `files` input's files, checked like a package's: machine, glibc, CPython ABI. */
+export async function verifyExtraFiles(files: ExtraFile[], target: Target): Promise<Finding[]> {
+  const perFile = await mapLimit(files, OPEN_FILES, async file => {
+    const finding = (
+      kind: Finding['kind'],
+      problem: string,
+      glibcNeeded?: [number, number]
+    ): Finding => ({
+      package: 'files',
+      version: '',
+      file: file.layerPath,
+      kind,
+      message: `files: ${file.layerPath} ${problem}`,
+      ...(glibcNeeded && { glibcNeeded })
+    })
+    return checkFile(file.layerPath, file.source, await readElfFile(file.source), target, finding)
+  })
+  return perFile.flat().sort(byPackageThenFile)
 }
 
 /** Findings of one package and kind together, in the order verifyLayer gives them. */

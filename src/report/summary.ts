@@ -57,7 +57,8 @@ export function buildSummary(report: BuildReport): string {
   const packageRows = largestFirst(report.packages).map(pkg => {
     const notes = [
       pkg.requested ? 'requested' : 'dependency',
-      ...(report.builtFromSdist.includes(pkg.name) ? ['built from sdist'] : [])
+      ...(report.builtFromSdist.includes(pkg.name) ? ['built from sdist'] : []),
+      ...(report.local?.includes(pkg.name) ? ['local'] : [])
     ]
     return `| ${pkg.name} | ${pkg.version} | ${formatBytes(pkg.bytes)} | ${notes.join(', ')} |`
   })
@@ -66,6 +67,13 @@ export function buildSummary(report: BuildReport): string {
       'packages, largest first',
       ['| package | version | size | |', '|---|---|---:|---|'],
       packageRows
+    )
+  )
+  lines.push(
+    ...foldedList(
+      'files added from the workspace',
+      (report.extraFiles ?? []).map(f => `\`${f.layerPath}\``),
+      ['Added from the workspace (files):', '']
     )
   )
   lines.push(

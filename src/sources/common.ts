@@ -30,6 +30,44 @@ export interface DependencySource {
   locked?: LockedPins
   /** Credentials in URLs of the files, `${VAR}`s expanded: for masking in the log. */
   secrets?: string[]
+  /** Projects in the workspace the action builds into wheels itself; not in requirementsFile. */
+  localProjects?: LocalProject[]
+}
+
+/**
+ * A path requirement inside the workspace (`./libs/common`, `-e ./libs/common`, a `file:` URL,
+ * a uv workspace member, a path dependency of a lock): built with pip into a wheel on the runner
+ * and accepted when pure, like a pure sdist (builder/local.ts).
+ */
+export interface LocalProject {
+  /** Absolute: a project folder, or an sdist or wheel file. */
+  path: string
+  /** As the user's file writes it, for messages. */
+  written: string
+  /** Canonical name when the file says it (locks, `name @ file:`); else the built wheel's. */
+  name?: string
+  extras: string[]
+  /** Asked as editable (`-e`, a uv member, Poetry `develop`): a layer gets a normal wheel. */
+  editable: boolean
+  origin: { file: string; line: number }
+}
+
+/**
+ * Why a local project cannot be built: outside the workspace (checked by real path before
+ * anything else is looked at), or not there. Undefined when it can.
+ */
+export async function localProjectProblem(
+  context: Pick<ReadContext, 'workspace'>,
+  project: string
+): Promise<string | undefined> {
+  const outside = await outsideWorkspace(context.workspace, project)
+  if (outside)
+    return `reaches ${outside}, outside the workspace (${context.workspace}); ${OUTSIDE_WORKSPACE_FIX}`
+  const exists = await fs.stat(project).then(
+    () => true,
+    () => false
+  )
+  return exists ? undefined : `does not exist (${project})`
 }
 
 /**

@@ -1,13 +1,16 @@
 // What the three lock readers share: exact pins with their hashes, written for pip's
 // hash-checking mode, and the line of each package's entry for annotations.
 import * as core from '@actions/core'
+import * as path from 'node:path'
 import {
   type DependencySource,
+  type LocalProject,
   type LockedPins,
   type ReadContext,
   type SourceKind,
   displayPath,
   identityOf,
+  localProjectProblem,
   writeGenerated
 } from './common.js'
 import { canonicalName } from './pep508.js'
@@ -42,7 +45,9 @@ export async function lockedSource(
   context: ReadContext,
   kind: SourceKind,
   pins: LockedPin[],
-  direct: Set<string> | undefined
+  direct: Set<string> | undefined,
+  /** Path dependencies, built by the action: named in the identity, not in the pins. */
+  localProjects: LocalProject[] = []
 ): Promise<DependencySource> {
   const where = displayPath(context.file, context.cwd)
   const byName = new Map<string, LockedPin>()
@@ -68,7 +73,7 @@ export async function lockedSource(
   const withHashes = (p: LockedPin): string =>
     [pinned(p), ...[...new Set(p.hashes)].sort().map(h => `--hash=${h}`)].join(' ')
   const lines = all.map(p => (hashed ? withHashes(p) : pinned(p)))
-  const names = new Set(all.map(p => p.name))
+  const names = new Set([...all.map(p => p.name), ...localProjects.map(p => p.name ?? '')])
   const builtWheels = new Map<string, string>()
   const locked: LockedPins = {
     line: name => {
@@ -91,11 +96,17 @@ export async function lockedSource(
     hashed,
     directNames: [...(direct ?? names)].filter(n => names.has(n)).sort(),
     origin: name => {
+      const local = localProjects.find(p => p.name === canonicalName(name))
+      if (local) return local.origin
       const line = byName.get(canonicalName(name))?.line
       return line ? { file: context.file, line } : undefined
     },
-    identity: identityOf(all.map(withHashes)),
-    ...(hashed ? { locked } : {})
+    identity: identityOf([
+      ...all.map(withHashes),
+      ...localProjects.map(p => `local ${p.name ?? ''} ${p.written}`)
+    ]),
+    ...(hashed ? { locked } : {}),
+    ...(localProjects.length ? { localProjects } : {})
   }
 }
 
@@ -120,4 +131,29 @@ export function tomlPackageLines(
   })
   return (name, version) =>
     entries.find(e => e.name === name && (version === undefined || e.version === version))?.line
+}
+
+/**
+ * A lock's path dependency (uv workspace member, Poetry `directory`, Pipfile `path`), relative
+ * to the lock's folder, checked to be inside the workspace and there.
+ */
+export async function lockedLocalProject(
+  context: ReadContext,
+  entry: { name: string; written: string; editable: boolean; line?: number }
+): Promise<LocalProject> {
+  const project = path.resolve(path.dirname(context.file), entry.written)
+  const problem = await localProjectProblem(context, project)
+  const where = displayPath(context.file, context.cwd)
+  if (problem)
+    throw new Error(
+      `requirements: ${where} line ${entry.line}: ${entry.name} is a local project (${entry.written}) that ${problem}`
+    )
+  return {
+    path: project,
+    written: entry.written,
+    name: canonicalName(entry.name),
+    extras: [],
+    editable: entry.editable,
+    origin: { file: context.file, line: entry.line ?? 1 }
+  }
 }

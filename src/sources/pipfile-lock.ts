@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {
   type DependencySource,
+  type LocalProject,
   type ReadContext,
   checkAsked,
   displayPath,
@@ -11,9 +12,9 @@ import {
   readSourceText,
   readToml
 } from './common.js'
-import { type LockedPin, lockedSource, pipHashes } from './locks.js'
+import { type LockedPin, lockedLocalProject, lockedSource, pipHashes } from './locks.js'
 import { markerMatches } from './markers.js'
-import { LOCAL_WHY, VCS_WHY, canonicalName } from './pep508.js'
+import { VCS_WHY, canonicalName } from './pep508.js'
 
 interface PipfileEntry {
   version?: string
@@ -46,6 +47,7 @@ export async function readPipfileLock(context: ReadContext): Promise<DependencyS
 
   const lines = text.split('\n')
   const pins: LockedPin[] = []
+  const localProjects: LocalProject[] = []
   for (const section of sections) {
     const entries = isTable(doc[section]) ? (doc[section] as Record<string, PipfileEntry>) : {}
     const sectionLine = lines.findIndex(l => l.includes(`${JSON.stringify(section)}:`))
@@ -55,6 +57,12 @@ export async function readPipfileLock(context: ReadContext): Promise<DependencyS
       const problem = entryProblem(entry)
       if (problem) throw new Error(`requirements: ${where} line ${line}: ${key} ${problem}`)
       if (entry.markers && !markerMatches(entry.markers, context.env)) continue
+      const local = localPath(entry)
+      if (local !== undefined) {
+        const project = { name: key, written: local, editable: entry.editable === true, line }
+        localProjects.push(await lockedLocalProject(context, project))
+        continue
+      }
       const url = entry.file
       if (!url && !entry.version?.startsWith('=='))
         throw new Error(
@@ -70,17 +78,21 @@ export async function readPipfileLock(context: ReadContext): Promise<DependencyS
       })
     }
   }
-  return lockedSource(context, 'Pipfile.lock', pins, await pipfileNames(context, sections))
+  const direct = await pipfileNames(context, sections)
+  return lockedSource(context, 'Pipfile.lock', pins, direct, localProjects)
 }
 
 function entryProblem(entry: PipfileEntry): string | undefined {
   const vcs = entry.git ?? entry.hg ?? entry.svn ?? entry.bzr
   if (vcs) return `comes from version control (${vcs}); ${VCS_WHY}`
-  if (entry.editable || entry.path !== undefined)
-    return `is a local ${entry.editable ? 'editable ' : ''}project (${entry.path ?? ''}); ${LOCAL_WHY}`
-  if (entry.file !== undefined && !/^https?:\/\//i.test(entry.file))
-    return `is a local file (${entry.file}); ${LOCAL_WHY}`
   return undefined
+}
+
+/** A project or file on disk, relative to the Pipfile's folder (pipenv writes `./libs/common`). */
+function localPath(entry: PipfileEntry): string | undefined {
+  if (entry.path !== undefined) return entry.path
+  if (entry.file === undefined || /^https?:\/\//i.test(entry.file)) return undefined
+  return entry.file.replace(/^file:(\/\/)?/i, '')
 }
 
 /** The names the Pipfile beside the lock asks for directly, when it is there. */

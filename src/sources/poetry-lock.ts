@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import type { TomlTable } from 'smol-toml'
 import {
   type DependencySource,
+  type LocalProject,
   type ReadContext,
   checkAsked,
   checkRuntimeAllowed,
@@ -14,7 +15,13 @@ import {
   readToml,
   stringsIn
 } from './common.js'
-import { type LockedPin, lockedSource, pipHashes, tomlPackageLines } from './locks.js'
+import {
+  type LockedPin,
+  lockedLocalProject,
+  lockedSource,
+  pipHashes,
+  tomlPackageLines
+} from './locks.js'
 import {
   type MarkerEnvironment,
   comparePep440Versions,
@@ -22,7 +29,7 @@ import {
   parseVersion,
   satisfiesClause
 } from './markers.js'
-import { LOCAL_WHY, VCS_WHY, canonicalName, parseRequirement, requirementName } from './pep508.js'
+import { VCS_WHY, canonicalName, parseRequirement, requirementName } from './pep508.js'
 
 type PoetrySpec =
   | string
@@ -49,6 +56,7 @@ interface PoetryPackage {
   dependencies?: Record<string, PoetrySpec | PoetrySpec[]>
   extras?: Record<string, string[]>
   source?: { type?: string; url?: string; reference?: string }
+  develop?: boolean
 }
 
 /** What the project asks for, from the pyproject.toml next to the lock. */
@@ -105,18 +113,25 @@ export async function readPoetryLock(context: ReadContext): Promise<DependencySo
 
   const lineOf = tomlPackageLines(text)
   const legacyFiles = isTable(metadata.files) ? metadata.files : {}
-  const pins = selected.map((p): LockedPin => {
+  const pins: LockedPin[] = []
+  const localProjects: LocalProject[] = []
+  for (const p of selected) {
     const name = canonicalName(p.name)
     const line = lineOf(name, p.version)
+    if ((p.source?.type === 'directory' || p.source?.type === 'file') && p.source.url) {
+      const local = { name, written: p.source.url, editable: p.develop === true, line }
+      localProjects.push(await lockedLocalProject(context, local))
+      continue
+    }
     const problem = sourceProblem(p)
     if (problem) throw new Error(`requirements: ${where} line ${line}: ${p.name} ${problem}`)
     // lock-version 1.x kept the files under [metadata.files] instead of on each package
     const files = p.files ?? (legacyFiles[p.name] as PoetryPackage['files']) ?? []
     const url = p.source?.type === 'url' ? p.source.url : undefined
-    return { name, version: p.version, url, hashes: pipHashes(files.map(f => f.hash)), line }
-  })
+    pins.push({ name, version: p.version, url, hashes: pipHashes(files.map(f => f.hash)), line })
+  }
   const direct = manifest ? directNames(manifest, context) : undefined
-  return lockedSource(context, 'poetry.lock', pins, direct)
+  return lockedSource(context, 'poetry.lock', pins, direct, localProjects)
 }
 
 /** Poetry 2: a package is in when one of its groups is asked and that group's marker holds. */
@@ -302,8 +317,6 @@ function allowsLeniently(constraint: string, version: string): boolean {
 function sourceProblem(p: PoetryPackage): string | undefined {
   const type = p.source?.type
   if (type === 'git') return `comes from git (${p.source?.url}); ${VCS_WHY}`
-  if (type === 'directory' || type === 'file')
-    return `is a local ${type === 'file' ? 'file' : 'project'} (${p.source?.url}); ${LOCAL_WHY}`
   return undefined
 }
 

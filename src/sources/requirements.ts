@@ -7,13 +7,16 @@ import { redact, urlSecrets, withoutCredentials } from '../secrets.js'
 import { shellWords } from '../words.js'
 import {
   type DependencySource,
+  type LocalProject,
   type Origins,
   type ReadContext,
   OUTSIDE_WORKSPACE_FIX,
   displayPath,
   identityOf,
+  localProjectProblem,
   outsideWorkspace,
-  readSourceText
+  readSourceText,
+  workspacePath
 } from './common.js'
 import { markerMatches } from './markers.js'
 import {
@@ -224,6 +227,7 @@ interface Walk {
   including: Array<{ real: string; shown: string; line: number }>
   /** Credentials in the files' URLs once `${VAR}`s are expanded: masked in the log. */
   secrets: Set<string>
+  localProjects: LocalProject[]
 }
 
 /** An option token in a Lambda copy; includes point at the included file's own copy. */
@@ -240,7 +244,8 @@ export async function readRequirements(context: ReadContext): Promise<Dependency
     markers: false,
     files: new Map(),
     including: [],
-    secrets: new Set()
+    secrets: new Set(),
+    localProjects: []
   }
   await readFile(walk, context.file, false)
   return {
@@ -252,7 +257,8 @@ export async function readRequirements(context: ReadContext): Promise<Dependency
     origin: name =>
       walk.origins.get(canonicalName(name)) ?? walk.constraintOrigins.get(canonicalName(name)),
     identity: identityOf(walk.identity),
-    secrets: [...walk.secrets]
+    secrets: [...walk.secrets],
+    ...(walk.localProjects.length ? { localProjects: walk.localProjects } : {})
   }
 }
 
@@ -278,6 +284,11 @@ async function readFile(walk: Walk, file: string, constraint: boolean): Promise<
       for (let l = logical.line; l < logical.last; l++) rewrites.set(l, '')
     }
     const { args, options } = splitArgs(text)
+    const local = args && !constraint ? localReference(args, walk.context.cwd) : undefined
+    if (local) {
+      await readLocalProject(walk, { file, line: logical.line }, local, false, fail, rewrite)
+      continue
+    }
     if (args) {
       const at = { file, line: logical.line }
       const { marker, applies } = readRequirementLine(
@@ -370,7 +381,7 @@ async function readOptionLine(
   file: string,
   text: string,
   fail: (message: string) => Error,
-  rewrite: (tokens: CopyToken[]) => void
+  rewrite: (text: string | CopyToken[]) => void
 ): Promise<void> {
   const options = readOptions(text)
   const copy: CopyToken[] = []
@@ -379,8 +390,13 @@ async function readOptionLine(
   for (const option of options) {
     const problem = optionProblem(option)
     if (problem) throw fail(problem)
-    if (option.name === '--editable')
-      throw fail(`"${text}" is an editable requirement; ${LOCAL_WHY}`)
+    if (option.name === '--editable') {
+      const local = localReference(option.value ?? '', walk.context.cwd)
+      if (!local) throw fail(`"${text}" is an editable requirement; ${LOCAL_WHY}`)
+      const at = { file, line: walk.including[walk.including.length - 1].line }
+      await readLocalProject(walk, at, local, true, fail, rewrite)
+      return
+    }
     if (option.name === '--requirement' || option.name === '--constraint') {
       const isConstraint = option.name === '--constraint'
       if (URL_PATTERN.test(option.value ?? '') || /^(https?|file):/i.test(option.value ?? ''))
@@ -412,6 +428,97 @@ async function readOptionLine(
   if (!includes)
     walk.identity.push(`option ${credentialFree(options.flatMap(o => o.written).join(' '))}`)
   if (changed) rewrite(copy)
+}
+
+/** A requirement naming a project on disk, as pip reads it. */
+interface LocalReference {
+  target: string
+  path: string
+  name?: string
+  extras: string[]
+  marker?: string
+}
+
+/**
+ * `./libs/common`, `libs/common[extra]`, `file:libs/common`, `file:///…#egg=common`,
+ * `common @ file:…`: pip takes a path's marker after `;` and a URL's after `; `, and resolves a
+ * relative path from the working directory. Undefined for anything else.
+ */
+export function localReference(args: string, cwd: string): LocalReference | undefined {
+  const named = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*@\s*/.exec(args.trim())
+  const rest = named ? args.trim().slice(named[0].length) : args.trim()
+  const isFileUrl = /^file:/i.test(rest)
+  if (named && !isFileUrl) return undefined
+  if (!isFileUrl && (URL_PATTERN.test(rest) || /^[a-z][a-z0-9+.-]*:/i.test(rest))) return undefined
+  const cut = isFileUrl ? rest.search(/;\s/) : rest.indexOf(';')
+  let target = (cut === -1 ? rest : rest.slice(0, cut)).trim()
+  const marker = cut === -1 ? undefined : rest.slice(cut + 1).trim() || undefined
+  let extras = named?.[2]?.split(',') ?? []
+  if (isFileUrl) {
+    const url = target.replace(/#.*$/, '')
+    const projectPath = fileUrlPath(url, cwd)
+    if (projectPath === undefined) return undefined
+    const egg = named ? undefined : nameFromUrl(target)
+    const name = named ? canonicalName(named[1]) : egg
+    return { target, path: projectPath, ...(name ? { name } : {}), extras, marker }
+  }
+  const withExtras = /^(.+)\[([^\]]+)\]$/.exec(target)
+  if (withExtras) {
+    target = withExtras[1]
+    extras = withExtras[2].split(',')
+  }
+  const looksLikePath = /^[.~/\\]/.test(target) || /[/\\]/.test(target)
+  if (!looksLikePath) return undefined
+  return {
+    target,
+    path: path.resolve(cwd, target),
+    extras: extras.map(e => e.trim()).filter(Boolean),
+    marker
+  }
+}
+
+/**
+ * A local project line: checked to be inside the workspace and there, its marker evaluated,
+ * then left out of pip's copy of the file: the builder builds it into a wheel and gives pip that.
+ */
+async function readLocalProject(
+  walk: Walk,
+  at: { file: string; line: number },
+  local: LocalReference,
+  editable: boolean,
+  fail: (message: string) => Error,
+  rewrite: (text: string) => void
+): Promise<void> {
+  const written = `${editable ? '-e ' : ''}${local.target}`
+  let applies = true
+  try {
+    applies = local.marker ? markerMatches(local.marker, walk.context.env) : true
+  } catch (error) {
+    throw fail((error as Error).message)
+  }
+  // the line leaves pip's copy either way, so the copies are written
+  walk.markers = true
+  if (!applies) {
+    const env = walk.context.env
+    rewrite(`# not for Python ${env.python_version} on ${env.platform_machine}: ${written}`)
+    return
+  }
+  const problem = await localProjectProblem(walk.context, local.path)
+  if (problem) throw fail(`"${written}" is a local project that ${problem}`)
+  rewrite(`# a local project, built by the action: ${written}`)
+  walk.localProjects.push({
+    path: local.path,
+    written,
+    ...(local.name ? { name: local.name } : {}),
+    extras: local.extras,
+    editable,
+    origin: at
+  })
+  walk.identity.push(`local ${workspacePath(local.path)}${editable ? ' (editable)' : ''}`)
+  if (local.name) {
+    walk.direct.add(local.name)
+    if (!walk.origins.has(local.name)) walk.origins.set(local.name, at)
+  }
 }
 
 const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\//i

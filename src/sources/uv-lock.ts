@@ -2,6 +2,7 @@
 // groups through the lock's graph, markers evaluated for Lambda, and pin each package reached.
 import {
   type DependencySource,
+  type LocalProject,
   type ReadContext,
   checkAsked,
   checkRequiresPython,
@@ -9,9 +10,15 @@ import {
   isTable,
   readToml
 } from './common.js'
-import { type LockedPin, lockedSource, pipHashes, tomlPackageLines } from './locks.js'
+import {
+  type LockedPin,
+  lockedLocalProject,
+  lockedSource,
+  pipHashes,
+  tomlPackageLines
+} from './locks.js'
 import { markerMatches } from './markers.js'
-import { LOCAL_WHY, VCS_WHY, canonicalName } from './pep508.js'
+import { VCS_WHY, canonicalName } from './pep508.js'
 
 interface UvSource {
   registry?: string
@@ -124,15 +131,27 @@ export async function readUvLock(context: ReadContext): Promise<DependencySource
   }
 
   const lineOf = tomlPackageLines(text)
-  const pins = [...selected.keys()].map((p): LockedPin => {
+  const pins: LockedPin[] = []
+  const localProjects: LocalProject[] = []
+  for (const p of selected.keys()) {
     const name = canonicalName(p.name)
     const line = lineOf(name, p.version)
+    // a virtual member has no package of its own; its dependencies were walked above
+    if (p.source?.virtual !== undefined) continue
+    const local = p.source?.editable ?? p.source?.directory ?? p.source?.path
+    if (local !== undefined) {
+      const editable = p.source?.editable !== undefined
+      localProjects.push(
+        await lockedLocalProject(context, { name, written: local, editable, line })
+      )
+      continue
+    }
     const problem = sourceProblem(p.source)
     if (problem) throw new Error(`requirements: ${where} line ${line}: ${p.name} ${problem}`)
     const hashes = pipHashes([p.sdist?.hash, ...(p.wheels ?? []).map(w => w.hash)])
-    return { name, version: p.version ?? '', url: p.source?.url, hashes, line }
-  })
-  return lockedSource(context, 'uv.lock', pins, direct)
+    pins.push({ name, version: p.version ?? '', url: p.source?.url, hashes, line })
+  }
+  return lockedSource(context, 'uv.lock', pins, direct, localProjects)
 }
 
 /** The project the lock was made for: the workspace member at `.`, or the only member. */
@@ -151,11 +170,7 @@ function rootProject(packages: UvPackage[], where: string): UvPackage {
 }
 
 function sourceProblem(source: UvSource | undefined): string | undefined {
-  if (!source) return undefined
-  if (source.git !== undefined) return `comes from git (${source.git}); ${VCS_WHY}`
-  if (source.path !== undefined) return `is a local file (${source.path}); ${LOCAL_WHY}`
-  const local = source.directory ?? source.editable ?? source.virtual
-  if (local !== undefined) return `is a local project (${local}); ${LOCAL_WHY}`
+  if (source?.git !== undefined) return `comes from git (${source.git}); ${VCS_WHY}`
   return undefined
 }
 

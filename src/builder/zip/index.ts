@@ -10,7 +10,8 @@ import path from 'node:path'
 import { writeEntries } from './compress.js'
 import { writeCentralDirectory } from './format.js'
 import { HashingOutput, IO_CHUNK, SpillDirectory } from './output.js'
-import { collectEntries } from './walk.js'
+import type { ExtraFile } from '../extra-files.js'
+import { collectEntries, withExtraFiles } from './walk.js'
 
 export { STREAMING_THRESHOLD } from './compress.js'
 
@@ -34,6 +35,8 @@ export interface ZipOptions {
   /** Bytes of file content held in memory between reading and writing, default 32 MiB. */
   windowBytes?: number
   onWarning?: (message: string) => void
+  /** Files of the workspace added at their own layer paths (the `files` input). */
+  extraFiles?: ExtraFile[]
 }
 
 export const DEFAULT_PREFIX = 'python/'
@@ -61,7 +64,7 @@ export async function writeLayerZip(
   const windowBytes = Math.max(1, options.windowBytes ?? DEFAULT_WINDOW_BYTES)
   const warn = options.onWarning ?? ((message: string) => core.warning(message))
 
-  const entries = collectEntries(siteDir, prefix, warn)
+  const entries = withExtraFiles(collectEntries(siteDir, prefix, warn), options.extraFiles ?? [])
   const zipDir = path.dirname(path.resolve(zipPath))
   await fs.mkdir(zipDir, { recursive: true })
   const spill = new SpillDirectory(zipDir)

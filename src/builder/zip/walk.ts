@@ -2,6 +2,7 @@
 
 import fsSync from 'node:fs'
 import path from 'node:path'
+import type { ExtraFile } from '../extra-files.js'
 
 export interface DirectoryEntry {
   kind: 'directory'
@@ -146,4 +147,36 @@ function prefixDirectories(prefix: string): string[] {
     end = prefix.indexOf('/', end + 1)
   }
   return names
+}
+
+/**
+ * The site directory's entries with the extra files added at their layer paths, with their
+ * folders, sorted again. A file the packages already hold is refused: one of the two would
+ * silently lose.
+ */
+export function withExtraFiles(entries: LayerEntry[], extraFiles: ExtraFile[]): LayerEntry[] {
+  if (extraFiles.length === 0) return entries
+  const names = new Set(entries.map(entry => entry.name.toString()))
+  const added: LayerEntry[] = []
+  for (const file of extraFiles) {
+    if (names.has(file.layerPath))
+      throw new Error(
+        `files: ${file.layerPath} is also a file of the installed packages; choose another destination`
+      )
+    for (const folder of prefixDirectories(path.posix.dirname(file.layerPath) + '/')) {
+      if (names.has(folder)) continue
+      names.add(folder)
+      added.push({ kind: 'directory', name: Buffer.from(folder) })
+    }
+    names.add(file.layerPath)
+    const { size } = fsSync.statSync(file.source)
+    added.push({
+      kind: 'file',
+      name: Buffer.from(file.layerPath),
+      source: file.source,
+      size,
+      mode: file.mode
+    })
+  }
+  return [...entries, ...added].sort((a, b) => Buffer.compare(a.name, b.name))
 }
