@@ -42,6 +42,8 @@ export interface ActionInputs {
   importCheck: ImportCheckMode
   importCheckSkip: string[]
   publish: boolean
+  /** publish: plan — build, verify and compare with the published version; no write call. */
+  plan: boolean
   layerName?: string
   description?: string
   licenseInfo?: string
@@ -124,7 +126,8 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
   const extraIndexUrls = list(get('extra-index-url'), /\s+/).map(url =>
     checkUrl('extra-index-url', url)
   )
-  const publish = bool(get, 'publish')
+  const publishMode = readPublish(get)
+  const publish = publishMode === 'true'
   const pipArgs = splitArgs(get('pip-args'))
   asInputError(() => checkPipArgs(pipArgs))
   const compatibleRuntimes = readCompatibleRuntimes(get, runtime, today)
@@ -153,7 +156,8 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     importCheck: oneOf(get, 'import-check', ['auto', 'true', 'false'] as const),
     importCheckSkip: list(get('import-check-skip')),
     publish,
-    layerName: readLayerName(get, publish),
+    plan: publishMode === 'plan',
+    layerName: readLayerName(get, publishMode !== 'false'),
     description: maxLength(get, 'description', LIMITS.descriptionMax),
     licenseInfo: maxLength(get, 'license-info', LIMITS.licenseInfoMax),
     compatibleRuntimes,
@@ -225,12 +229,21 @@ function runtimeChoice(how: 'one of' | 'any of', today: Date): string {
   return `use ${how} ${names.join(', ')}`
 }
 
-function readLayerName(get: GetInput, publish: boolean): string | undefined {
+/** true, false or plan; true/false in any case, as core.getBooleanInput reads them. */
+function readPublish(get: GetInput): 'true' | 'false' | 'plan' {
+  const value = get('publish').toLowerCase()
+  if (value === 'true' || value === 'false' || value === 'plan') return value
+  throw new InputError(
+    `publish: "${get('publish')}" is not accepted; use true, false or plan (build, verify and compare with the published version, no write call)`
+  )
+}
+
+function readLayerName(get: GetInput, needed: boolean): string | undefined {
   const name = get('layer-name')
   if (!name) {
-    if (publish) {
+    if (needed) {
       throw new InputError(
-        'layer-name: required when publish is true (a name of letters, digits, - and _, or a layer ARN); or set publish: false to only build'
+        'layer-name: required when publish is true or plan (a name of letters, digits, - and _, or a layer ARN); or set publish: false to only build'
       )
     }
     return undefined

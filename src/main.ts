@@ -9,8 +9,20 @@ import { readInputs, type ActionInputs } from './inputs.js'
 import { layerFileStem } from './names.js'
 import { maskSecrets } from './secrets.js'
 import { uploadLayerArtifact } from './report/artifact.js'
-import { setArtifactOutputs, setBuildOutputs, setDeployOutputs } from './report/outputs.js'
-import { buildSummary, deploySummary, failureSummary, writeSummary } from './report/summary.js'
+import {
+  setArtifactOutputs,
+  setBuildOutputs,
+  setChangesOutputs,
+  setDeployOutputs
+} from './report/outputs.js'
+import {
+  buildSummary,
+  changesSummary,
+  deploySummary,
+  failureSummary,
+  packageSizeChart,
+  writeSummary
+} from './report/summary.js'
 import { readDependencySource } from './sources/index.js'
 
 /**
@@ -39,19 +51,34 @@ export async function run(): Promise<void> {
     secrets.push(...(source.secrets ?? []))
     for (const secret of source.secrets ?? []) core.setSecret(secret)
     const checkInterpreter = await preflightBuild(inputs)
-    // the AWS SDK is loaded only when publishing: a build-only run never needs it
-    const aws = inputs.publish ? await import('./aws/index.js') : undefined
-    const regions = aws ? await aws.preflight(inputs) : []
+    // the AWS SDK is loaded only when publishing or planning: a build-only run never needs it
+    const aws = inputs.publish || inputs.plan ? await import('./aws/index.js') : undefined
+    const regions = aws && inputs.publish ? await aws.preflight(inputs) : []
+    const planAccess = aws && inputs.plan ? await aws.planPreflight(inputs) : undefined
 
     const report = await buildLayer(inputs, source, workDir, checkInterpreter)
     setBuildOutputs(report)
-    await writeSummary(buildSummary(report))
+    await writeSummary(buildSummary(report) + packageSizeChart(report.packages))
     if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
     const problems = buildProblems(inputs, report)
     if (problems) throw new Error(problems)
 
     if (!aws) {
       core.info('publish is false: built and verified only; no AWS call made')
+      return
+    }
+    // read-only, before publishing: the newest version of the lineage is the one replaced
+    const changes = await aws.compareWithPublished(
+      inputs,
+      planAccess ?? { regions },
+      report,
+      inputs.plan ? 'plan' : 'publish'
+    )
+    const changesMarkdown = changesSummary(changes)
+    setChangesOutputs(changes, changesMarkdown)
+    await writeSummary(changesMarkdown)
+    if (inputs.plan) {
+      core.info(changes.unavailable ?? 'publish is plan: compared only; nothing was published')
       return
     }
     const deployment = await aws.publishAndAttach(inputs, regions, report, source)
