@@ -17,6 +17,9 @@ import { isLayerName, parseFunctionRef, parseSharePrincipal } from './names.js'
 import { credentialsNeedEncoding, pipArgSecrets, redact, redactUrl, urlSecrets } from './secrets.js'
 import { checkArtifactName } from './report/artifact.js'
 import { canonicalName } from './sources/pep508.js'
+import { isInside, workspaceRoot } from './sources/common.js'
+import { statSync } from 'node:fs'
+import path from 'node:path'
 
 export type VerifyMode = 'error' | 'warn' | 'off'
 export type ImportCheckMode = 'auto' | 'true' | 'false'
@@ -24,6 +27,8 @@ export type ImportCheckMode = 'auto' | 'true' | 'false'
 /** Every input of action.yml, read once and validated before anything else happens. */
 export interface ActionInputs {
   requirements: string
+  /** A layer zip built elsewhere, absolute: published instead of building (nothing is run). */
+  layerZip?: string
   /** Requirement files may be read from anywhere on the runner, not only the workspace. */
   allowOutsideWorkspace: boolean
   target: Target
@@ -70,6 +75,7 @@ export interface ActionInputs {
 /** The defaults of action.yml, applied here too so the bundle runs the same without it. */
 export const INPUT_DEFAULTS: Record<string, string> = {
   requirements: 'requirements.txt',
+  'layer-zip': '',
   'allow-outside-workspace': 'false',
   runtime: DEFAULT_RUNTIME,
   architecture: 'x86_64',
@@ -138,9 +144,11 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     )
   }
 
+  const allowOutsideWorkspace = bool(get, 'allow-outside-workspace')
   return {
     requirements: get('requirements'),
-    allowOutsideWorkspace: bool(get, 'allow-outside-workspace'),
+    layerZip: readLayerZip(get, allowOutsideWorkspace),
+    allowOutsideWorkspace,
     target: { runtime, architecture },
     python: get('python'),
     indexUrl,
@@ -178,6 +186,24 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     ],
     warnings
   }
+}
+
+function readLayerZip(get: GetInput, allowOutsideWorkspace: boolean): string | undefined {
+  const value = get('layer-zip')
+  if (!value) return undefined
+  const root = workspaceRoot()
+  const file = path.resolve(root, value)
+  if (!allowOutsideWorkspace && !isInside(file, root)) {
+    throw new InputError(
+      `layer-zip: "${value}" is outside the workspace; use a path inside it (where actions/download-artifact puts an artifact), or set allow-outside-workspace: true`
+    )
+  }
+  if (!statSync(file, { throwIfNoEntry: false })?.isFile()) {
+    throw new InputError(
+      `layer-zip: "${value}" is not a file; give the path of a layer zip, for example an earlier job's artifact after actions/download-artifact`
+    )
+  }
+  return file
 }
 
 function readArtifactName(get: GetInput): string | undefined {

@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { buildLayer, buildProblems, type BuildReport } from './builder/index.js'
+import { checkPrebuiltZip } from './builder/prebuilt.js'
 import { preflightBuild } from './builder/preflight.js'
 import { errorMessage } from './errors.js'
 import { readInputs, type ActionInputs } from './inputs.js'
@@ -41,27 +42,30 @@ export async function run(): Promise<void> {
     const workDir = await mkdtemp(
       path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'lambda-layer-')
     )
-    const source = await readDependencySource(inputs.requirements, {
-      target: inputs.target,
-      extras: inputs.extras,
-      groups: inputs.groups,
-      workDir,
-      allowOutsideWorkspace: inputs.allowOutsideWorkspace
-    })
-    secrets.push(...(source.secrets ?? []))
-    for (const secret of source.secrets ?? []) core.setSecret(secret)
-    const checkInterpreter = await preflightBuild(inputs)
+    // a zip built elsewhere is checked before any AWS call, and nothing of it runs here
+    const prebuilt = inputs.layerZip
+      ? await checkPrebuiltZip(inputs.layerZip, inputs.target, inputs.verify)
+      : undefined
+    if (prebuilt) await reportAndGate(inputs, prebuilt)
+    const source = prebuilt
+      ? undefined
+      : await readDependencySource(inputs.requirements, {
+          target: inputs.target,
+          extras: inputs.extras,
+          groups: inputs.groups,
+          workDir,
+          allowOutsideWorkspace: inputs.allowOutsideWorkspace
+        })
+    secrets.push(...(source?.secrets ?? []))
+    for (const secret of source?.secrets ?? []) core.setSecret(secret)
+    const checkInterpreter = source ? await preflightBuild(inputs) : undefined
     // the AWS SDK is loaded only when publishing or planning: a build-only run never needs it
     const aws = inputs.publish || inputs.plan ? await import('./aws/index.js') : undefined
     const regions = aws && inputs.publish ? await aws.preflight(inputs) : []
     const planAccess = aws && inputs.plan ? await aws.planPreflight(inputs) : undefined
 
-    const report = await buildLayer(inputs, source, workDir, checkInterpreter)
-    setBuildOutputs(report)
-    await writeSummary(buildSummary(report) + packageSizeChart(report.packages))
-    if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
-    const problems = buildProblems(inputs, report)
-    if (problems) throw new Error(problems)
+    const report = prebuilt ?? (await buildLayer(inputs, source!, workDir, checkInterpreter))
+    if (!prebuilt) await reportAndGate(inputs, report)
 
     if (!aws) {
       core.info('publish is false: built and verified only; no AWS call made')
@@ -81,7 +85,12 @@ export async function run(): Promise<void> {
       core.info(changes.unavailable ?? 'publish is plan: compared only; nothing was published')
       return
     }
-    const deployment = await aws.publishAndAttach(inputs, regions, report, source)
+    const deployment = await aws.publishAndAttach(
+      inputs,
+      regions,
+      report,
+      source ?? { file: report.zip.zipPath, identity: report.zip.sha256Hex }
+    )
     setDeployOutputs(deployment)
     await writeSummary(deploySummary(deployment))
     if (deployment.failures.length > 0) {
@@ -96,6 +105,15 @@ export async function run(): Promise<void> {
     )
     core.setFailed(message)
   }
+}
+
+/** Outputs, summary and artifact of the zip, then the gate: a layer with problems stops here. */
+async function reportAndGate(inputs: ActionInputs, report: BuildReport): Promise<void> {
+  setBuildOutputs(report)
+  await writeSummary(buildSummary(report) + packageSizeChart(report.packages))
+  if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
+  const problems = buildProblems(inputs, report)
+  if (problems) throw new Error(problems)
 }
 
 /** The zip itself as a workflow artifact, also when verification failed: it helps to look inside. */

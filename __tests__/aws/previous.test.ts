@@ -4,12 +4,12 @@
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { LambdaClient, PublishLayerVersionCommand } from '@aws-sdk/client-lambda'
 import { randomBytes } from 'node:crypto'
-import { crc32 } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLambdaEmulator, type Emulator } from '../../emulator/lambda-api.js'
 import { compareRegion, rangeSource } from '../../src/aws/previous.js'
 import type { LayerManifest } from '../../src/changes.js'
 import { findRuntime } from '../../src/facts.js'
+import { storedZip } from '../support/stored-zip.js'
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }
 const MB = 1024 * 1024
@@ -21,45 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator?.close()
 })
-
-/** A zip whose entries are all stored (method 0), the way a wheel's incompressible data ends up. */
-function storedZip(entries: Array<{ name: string; data: Buffer }>): Buffer {
-  const locals: Buffer[] = []
-  const centrals: Buffer[] = []
-  let offset = 0
-  for (const { name, data } of entries) {
-    const nameBytes = Buffer.from(name)
-    const crc = crc32(data)
-    const local = Buffer.alloc(30)
-    local.writeUInt32LE(0x04034b50, 0)
-    local.writeUInt16LE(20, 4)
-    local.writeUInt32LE(crc, 14)
-    local.writeUInt32LE(data.length, 18)
-    local.writeUInt32LE(data.length, 22)
-    local.writeUInt16LE(nameBytes.length, 26)
-    const central = Buffer.alloc(46)
-    central.writeUInt32LE(0x02014b50, 0)
-    central.writeUInt16LE(0x031e, 4)
-    central.writeUInt16LE(20, 6)
-    central.writeUInt32LE(crc, 16)
-    central.writeUInt32LE(data.length, 20)
-    central.writeUInt32LE(data.length, 24)
-    central.writeUInt16LE(nameBytes.length, 28)
-    central.writeUInt32LE((0o100644 << 16) >>> 0, 38)
-    central.writeUInt32LE(offset, 42)
-    locals.push(local, nameBytes, data)
-    centrals.push(central, nameBytes)
-    offset += 30 + nameBytes.length + data.length
-  }
-  const directory = Buffer.concat(centrals)
-  const eocd = Buffer.alloc(22)
-  eocd.writeUInt32LE(0x06054b50, 0)
-  eocd.writeUInt16LE(entries.length, 8)
-  eocd.writeUInt16LE(entries.length, 10)
-  eocd.writeUInt32LE(directory.length, 12)
-  eocd.writeUInt32LE(offset, 16)
-  return Buffer.concat([...locals, directory, eocd])
-}
 
 function distribution(name: string, version: string, files: Record<string, Buffer>) {
   const info = `python/${name}-${version}.dist-info`

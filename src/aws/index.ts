@@ -39,7 +39,7 @@ export async function publishAndAttach(
   inputs: ActionInputs,
   regions: string[],
   report: BuildReport,
-  source: DependencySource
+  source: Pick<DependencySource, 'file' | 'identity'>
 ): Promise<DeployResult> {
   const result = await deployLayer({
     layerName: inputs.layerName as string,

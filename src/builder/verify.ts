@@ -5,7 +5,7 @@ import { mapLimit } from '../concurrency.js'
 import { open, readdir } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
-import { maxGlibc, compareGlibcVersions, readElfFile, type ElfInfo } from './elf.js'
+import { maxGlibc, compareGlibcVersions, parseElf, readElfFile, type ElfInfo } from './elf.js'
 import type { LayerPackage } from './site.js'
 
 /** Files inspected at once: enough to keep the disk busy, well under the open-file limit. */
@@ -48,23 +48,43 @@ export async function verifyLayer(
 
   const files = await listFiles(siteDir)
   const perFile = await mapLimit(files, OPEN_FILES, async file => {
-    const owner = owners.get(file) ?? UNKNOWN_PACKAGE
-    const finding = (
-      kind: Finding['kind'],
-      problem: string,
-      glibcNeeded?: [number, number]
-    ): Finding => ({
-      package: owner.name,
-      version: owner.version,
-      file,
-      kind,
-      message: `${label(owner)}: ${file} ${problem}`,
-      ...(glibcNeeded && { glibcNeeded })
-    })
     const path = join(siteDir, file)
-    return checkFile(file, path, await readElfFile(path), target, finding)
+    const finding = findingFor(owners.get(file) ?? UNKNOWN_PACKAGE, file)
+    return checkFile(file, () => sniffFormat(path), await readElfFile(path), target, finding)
   })
   return perFile.flat().sort(byPackageThenFile)
+}
+
+/**
+ * The same checks on one file's bytes, for a layer zip built elsewhere: its entries are
+ * verified in memory, never unpacked.
+ */
+export async function verifyFileBytes(
+  file: string,
+  bytes: Buffer,
+  target: Target,
+  owner: Pick<LayerPackage, 'name' | 'version'> = UNKNOWN_PACKAGE
+): Promise<Finding[]> {
+  const finding = findingFor(owner, file)
+  const sniff = async () => describeFormat(bytes.subarray(0, 4))
+  return checkFile(file, sniff, await parseElf(bytes), target, finding)
+}
+
+type MakeFinding = (
+  kind: Finding['kind'],
+  problem: string,
+  glibcNeeded?: [number, number]
+) => Finding
+
+function findingFor(owner: Pick<LayerPackage, 'name' | 'version'>, file: string): MakeFinding {
+  return (kind, problem, glibcNeeded) => ({
+    package: owner.name,
+    version: owner.version,
+    file,
+    kind,
+    message: `${label(owner)}: ${file} ${problem}`,
+    ...(glibcNeeded && { glibcNeeded })
+  })
 }
 
 /** Findings of one package and kind together, in the order verifyLayer gives them. */
@@ -104,10 +124,10 @@ function needsMore(candidate: Finding, example: Finding): boolean {
 
 async function checkFile(
   file: string,
-  path: string,
+  sniff: () => Promise<string>,
   elf: ElfInfo | undefined,
   target: Target,
-  finding: (kind: Finding['kind'], problem: string, glibcNeeded?: [number, number]) => Finding
+  finding: MakeFinding
 ): Promise<Finding[]> {
   const { runtime, architecture } = target
   const wanted = WHEEL_MACHINE[architecture]
@@ -137,10 +157,7 @@ async function checkFile(
   } else if (SHARED_OBJECT_NAME.test(file)) {
     // Lambda's loader says "invalid ELF header"; say what the file is instead.
     findings.push(
-      finding(
-        'not-elf',
-        `is not an ELF shared object (${await sniffFormat(path)}); Lambda runs Linux`
-      )
+      finding('not-elf', `is not an ELF shared object (${await sniff()}); Lambda runs Linux`)
     )
   }
 
@@ -188,16 +205,20 @@ async function sniffFormat(path: string): Promise<string> {
   try {
     const head = Buffer.alloc(4)
     const { bytesRead } = await file.read(head, 0, 4, 0)
-    if (bytesRead < 4) return 'too short to be a binary'
-    const magic = head.readUInt32BE(0)
-    if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic)) {
-      return 'a macOS Mach-O binary'
-    }
-    if (head.toString('latin1', 0, 2) === 'MZ') return 'a Windows PE binary'
-    return 'unrecognised format'
+    return describeFormat(head.subarray(0, bytesRead))
   } finally {
     await file.close()
   }
+}
+
+function describeFormat(head: Buffer): string {
+  if (head.length < 4) return 'too short to be a binary'
+  const magic = head.readUInt32BE(0)
+  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic)) {
+    return 'a macOS Mach-O binary'
+  }
+  if (head.toString('latin1', 0, 2) === 'MZ') return 'a Windows PE binary'
+  return 'unrecognised format'
 }
 
 /** Regular files under dir, relative and "/"-separated like RECORD paths. Symlinks are skipped. */
