@@ -95,6 +95,9 @@ function snapshot(functions: string[] = []) {
   })
 }
 
+/** Two runs of the action (publish, then plan) on a shared, busy machine. */
+const TWO_RUNS = 300_000
+
 const arnOf = (version: number) =>
   `arn:aws:lambda:us-east-1:${ACCOUNT}:layer:${layerName}:${version}`
 
@@ -112,77 +115,89 @@ describe('publish: plan', () => {
     expect(result.outputs['layer-version-arn']).toBeUndefined()
   })
 
-  it('on an upgrade names old and new versions, the native code that moved, and what functions use, with no write call', async () => {
-    const first = await run('tinyjson==1.0.0\nfastmath==2.0.0\n')
-    expect(first.exitCode, first.stdout).toBe(0)
-    emulator.createFunction({ name: 'orders', runtime: 'python3.12', layers: [arnOf(1)] })
-    const before = snapshot(['orders'])
-    const callsBefore = emulator.calls.length
-    // the role a plan needs: everything else denied
-    for (const action of [
-      'lambda:PublishLayerVersion',
-      'lambda:UpdateFunctionConfiguration',
-      'lambda:AddLayerVersionPermission',
-      'lambda:DeleteLayerVersion',
-      's3:PutObject'
-    ]) {
-      emulator.deny(action)
-    }
+  it(
+    'on an upgrade names old and new versions, the native code that moved, and what functions use, with no write call',
+    async () => {
+      const first = await run('tinyjson==1.0.0\nfastmath==2.0.0\n')
+      expect(first.exitCode, first.stdout).toBe(0)
+      emulator.createFunction({ name: 'orders', runtime: 'python3.12', layers: [arnOf(1)] })
+      const before = snapshot(['orders'])
+      const callsBefore = emulator.calls.length
+      // the role a plan needs: everything else denied
+      for (const action of [
+        'lambda:PublishLayerVersion',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:AddLayerVersionPermission',
+        'lambda:DeleteLayerVersion',
+        's3:PutObject'
+      ]) {
+        emulator.deny(action)
+      }
 
-    const result = await plan('tinyjson==1.1.0\nfastmath==2.1.0\n', { functions: 'orders' })
-    expect(result.exitCode, result.stdout).toBe(0)
-    const [region] = changesOf(result).regions
-    expect(region.previous).toEqual({ version: 1, layerVersionArn: arnOf(1) })
-    expect(region.upgraded?.map(p => [p.name, p.from, p.to])).toEqual([
-      ['fastmath', '2.0.0', '2.1.0'],
-      ['tinyjson', '1.0.0', '1.1.0']
-    ])
-    expect(region.added).toEqual([])
-    expect(region.removed).toEqual([])
-    const [fastmath] = region.native ?? []
-    expect(fastmath.name).toBe('fastmath')
-    expect(fastmath.tagsBefore.join()).toContain('manylinux_2_17_x86_64')
-    expect(fastmath.tagsAfter.join()).toContain('manylinux_2_28_x86_64')
-    expect(region.functions).toEqual([
-      { function: 'orders', region: 'us-east-1', layerVersionArn: arnOf(1) }
-    ])
-    expect(result.summary).toContain('| tinyjson | upgraded | 1.0.0 | 1.1.0 |')
-    expect(result.summary).toContain('glibc 2.17 → 2.28')
-    expect(result.summary).toContain('```mermaid\nxychart-beta')
+      const result = await plan('tinyjson==1.1.0\nfastmath==2.1.0\n', { functions: 'orders' })
+      expect(result.exitCode, result.stdout).toBe(0)
+      const [region] = changesOf(result).regions
+      expect(region.previous).toEqual({ version: 1, layerVersionArn: arnOf(1) })
+      expect(region.upgraded?.map(p => [p.name, p.from, p.to])).toEqual([
+        ['fastmath', '2.0.0', '2.1.0'],
+        ['tinyjson', '1.0.0', '1.1.0']
+      ])
+      expect(region.added).toEqual([])
+      expect(region.removed).toEqual([])
+      const [fastmath] = region.native ?? []
+      expect(fastmath.name).toBe('fastmath')
+      expect(fastmath.tagsBefore.join()).toContain('manylinux_2_17_x86_64')
+      expect(fastmath.tagsAfter.join()).toContain('manylinux_2_28_x86_64')
+      expect(region.functions).toEqual([
+        { function: 'orders', region: 'us-east-1', layerVersionArn: arnOf(1) }
+      ])
+      expect(result.summary).toContain('| tinyjson | upgraded | 1.0.0 | 1.1.0 |')
+      expect(result.summary).toContain('glibc 2.17 → 2.28')
+      expect(result.summary).toContain('```mermaid\nxychart-beta')
 
-    const made = emulator.calls.slice(callsBefore).map(call => call.operation)
-    expect(made.filter(operation => !READ_ONLY.includes(operation))).toEqual([])
-    expect(made).toContain('DownloadLayerContent')
-    expect(snapshot(['orders'])).toBe(before)
-    // a zip this small comes whole with the central directory's read; the 200 MB case is
-    // measured in __tests__/aws/previous.test.ts
-    const served = emulator.calls
-      .slice(callsBefore)
-      .reduce((sum, call) => sum + (call.bytes ?? 0), 0)
-    expect(served).toBe(region.bytesRead)
-    expect(region.bytesRead).toBeLessThanOrEqual(emulator.layerVersions(layerName)[0].codeSize)
-  })
+      const made = emulator.calls.slice(callsBefore).map(call => call.operation)
+      expect(made.filter(operation => !READ_ONLY.includes(operation))).toEqual([])
+      expect(made).toContain('DownloadLayerContent')
+      expect(snapshot(['orders'])).toBe(before)
+      // a zip this small comes whole with the central directory's read; the 200 MB case is
+      // measured in __tests__/aws/previous.test.ts
+      const served = emulator.calls
+        .slice(callsBefore)
+        .reduce((sum, call) => sum + (call.bytes ?? 0), 0)
+      expect(served).toBe(region.bytesRead)
+      expect(region.bytesRead).toBeLessThanOrEqual(emulator.layerVersions(layerName)[0].codeSize)
+    },
+    TWO_RUNS
+  )
 
-  it('on a downgrade says downgraded, with both versions', async () => {
-    expect((await run('tinyjson==1.1.0\n')).exitCode).toBe(0)
-    const result = await plan('tinyjson==1.0.0\n')
-    expect(result.exitCode, result.stdout).toBe(0)
-    const [region] = changesOf(result).regions
-    expect(region.downgraded?.map(p => [p.name, p.from, p.to])).toEqual([
-      ['tinyjson', '1.1.0', '1.0.0']
-    ])
-    expect(result.summary).toContain('| tinyjson | downgraded | 1.1.0 | 1.0.0 |')
-  })
+  it(
+    'on a downgrade says downgraded, with both versions',
+    async () => {
+      expect((await run('tinyjson==1.1.0\n')).exitCode).toBe(0)
+      const result = await plan('tinyjson==1.0.0\n')
+      expect(result.exitCode, result.stdout).toBe(0)
+      const [region] = changesOf(result).regions
+      expect(region.downgraded?.map(p => [p.name, p.from, p.to])).toEqual([
+        ['tinyjson', '1.1.0', '1.0.0']
+      ])
+      expect(result.summary).toContain('| tinyjson | downgraded | 1.1.0 | 1.0.0 |')
+    },
+    TWO_RUNS
+  )
 
-  it('on a removed package names it and its version', async () => {
-    expect((await run('greeter==1.0.0\n')).exitCode).toBe(0)
-    const result = await plan('tinyjson==1.0.0\n')
-    expect(result.exitCode, result.stdout).toBe(0)
-    const [region] = changesOf(result).regions
-    expect(region.removed?.map(p => [p.name, p.version])).toEqual([['greeter', '1.0.0']])
-    expect(region.upgraded).toEqual([])
-    expect(result.summary).toMatch(/\| greeter \| removed \| 1\.0\.0 \| {2}\| −\d/)
-  })
+  it(
+    'on a removed package names it and its version',
+    async () => {
+      expect((await run('greeter==1.0.0\n')).exitCode).toBe(0)
+      const result = await plan('tinyjson==1.0.0\n')
+      expect(result.exitCode, result.stdout).toBe(0)
+      const [region] = changesOf(result).regions
+      expect(region.removed?.map(p => [p.name, p.version])).toEqual([['greeter', '1.0.0']])
+      expect(region.upgraded).toEqual([])
+      expect(result.summary).toMatch(/\| greeter \| removed \| 1\.0\.0 \| {2}\| −\d/)
+    },
+    TWO_RUNS
+  )
 
   it('without credentials still builds, verifies and reports, and says the comparison needs read access', async () => {
     const result = await run(
@@ -201,14 +216,18 @@ describe('publish: plan', () => {
 })
 
 describe('a real publish', () => {
-  it('shows what this version changes against the one before', async () => {
-    expect((await run('tinyjson==1.0.0\n')).exitCode).toBe(0)
-    const result = await run('tinyjson==1.1.0\n')
-    expect(result.exitCode, result.stdout).toBe(0)
-    expect(result.outputs['layer-version-arn']).toBe(arnOf(2))
-    expect(result.summary).toContain('### What this version changes')
-    expect(result.summary).toContain('against version 1')
-    const [region] = changesOf(result).regions
-    expect(region.upgraded?.map(p => p.name)).toEqual(['tinyjson'])
-  })
+  it(
+    'shows what this version changes against the one before',
+    async () => {
+      expect((await run('tinyjson==1.0.0\n')).exitCode).toBe(0)
+      const result = await run('tinyjson==1.1.0\n')
+      expect(result.exitCode, result.stdout).toBe(0)
+      expect(result.outputs['layer-version-arn']).toBe(arnOf(2))
+      expect(result.summary).toContain('### What this version changes')
+      expect(result.summary).toContain('against version 1')
+      const [region] = changesOf(result).regions
+      expect(region.upgraded?.map(p => p.name)).toEqual(['tinyjson'])
+    },
+    TWO_RUNS
+  )
 })
