@@ -118,7 +118,7 @@ describe('charts and the comparison', () => {
     expect(slices).toHaveLength(13)
     expect(slices[0]).toBe('  "package-02999" : 3.9')
     expect(slices.at(-1)).toMatch(/^ {2}"other" : \d+/)
-    expect(chart.startsWith('```mermaid\npie')).toBe(true)
+    expect(chart.startsWith('\n```mermaid\npie')).toBe(true)
   })
 
   it('says why nothing was compared when AWS could not be read', () => {

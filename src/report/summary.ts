@@ -223,7 +223,9 @@ export function packageSizeChart(packages: ReadonlyArray<{ name: string; bytes: 
   if (packages.length === 0) return ''
   const largest = [...packages].sort((a, b) => b.bytes - a.bytes).map(p => p.name)
   const slices = topAndOther(new Map(packages.map(p => [p.name, p.bytes])), largest)
+  // a blank line first: right after an HTML block (`</details>`) a fence would be part of it
   return [
+    '',
     '```mermaid',
     'pie showData title Unzipped size by package (KiB)',
     ...slices.map(([name, bytes]) => `  "${name}" : ${kib(bytes)}`),
@@ -269,10 +271,12 @@ function regionChanges(region: RegionChanges, report: ChangesReport): string[] {
     )
     if (region.changes) lines.push(...changeTable(region.changes, region.previous.version))
     if (region.error) lines.push(`Could not compare: ${escapeHtml(region.error)}`, '')
-    lines.push(
-      `Read ${formatBytes(region.bytesRead)} of the published zip's ${formatBytes(region.changes?.zipBefore ?? 0)} (central directory and dist-info METADATA/WHEEL entries, by HTTP range requests).`,
-      ''
-    )
+    if (region.changes) {
+      lines.push(
+        `Read ${formatBytes(region.bytesRead)} of the published zip's ${formatBytes(region.changes.zipBefore)} (central directory and dist-info METADATA/WHEEL entries, by HTTP range requests).`,
+        ''
+      )
+    }
   }
   if (region.functions.length > 0) {
     lines.push('| function | uses now |', '|---|---|')
