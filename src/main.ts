@@ -28,7 +28,9 @@ import { readDependencySource } from './sources/index.js'
 
 /**
  * inputs → source → preflight (build, then AWS) → build → outputs and summary → artifact →
- * gate → publish and attach (per region) → outputs and summary. The one place that fails the step.
+ * gate → compare with the published version (a plan stops here) → publish and attach (per
+ * region) → outputs and summary. With layer-zip, the zip is checked and gated instead of the
+ * source and build, before any AWS call. The one place that fails the step.
  */
 export async function run(): Promise<void> {
   let inputs: ActionInputs | undefined
