@@ -411,3 +411,27 @@ describe('files', () => {
     expect(() => read({ files: line })).toThrow(why)
   })
 })
+
+describe('publish: plan and layer-zip', () => {
+  it('reads publish: plan as a read-only run that still needs a layer name', () => {
+    const inputs = read({ publish: 'Plan' })
+    expect(inputs.plan).toBe(true)
+    expect(inputs.publish).toBe(false)
+    expect(() => read({ publish: 'plan', 'layer-name': '' })).toThrow(
+      /^layer-name: required when publish is true or plan/
+    )
+    expect(() => read({ publish: 'dry-run' })).toThrow(
+      'publish: "dry-run" is not accepted; use true, false or plan'
+    )
+  })
+
+  it('refuses a layer-zip outside the workspace, or one that is not a file', () => {
+    expect(() => read({ 'layer-zip': '../elsewhere/layer.zip' })).toThrow(
+      /^layer-zip: "\.\.\/elsewhere\/layer\.zip" is outside the workspace/
+    )
+    expect(() => read({ 'layer-zip': 'missing.zip' })).toThrow(
+      /^layer-zip: "missing\.zip" is not a file/
+    )
+    expect(read({ 'layer-zip': 'package.json' }).layerZip).toBe(path.resolve('package.json'))
+  })
+})

@@ -512,6 +512,47 @@ describe('GetLayerVersion and DeleteLayerVersion', () => {
     expect(byArn.Content!.CodeSha256).toBe(sha256(zip))
   })
 
+  it('serves byte ranges of the zip at Location as S3 does, and counts the bytes sent', async () => {
+    const zip = layerZip('c = 3\n'.repeat(50))
+    await publish(lambda(), { Content: { ZipFile: zip } })
+    const { Content } = await lambda().send(
+      new GetLayerVersionCommand({ LayerName: 'deps', VersionNumber: 1 })
+    )
+    const get = (range: string) => fetch(Content!.Location!, { headers: { Range: range } })
+
+    const middle = await get('bytes=10-19')
+    expect(middle.status).toBe(206)
+    expect(middle.headers.get('content-range')).toBe(`bytes 10-19/${zip.length}`)
+    expect(Buffer.from(await middle.arrayBuffer()).equals(zip.subarray(10, 20))).toBe(true)
+
+    const tail = await get('bytes=-22')
+    expect(tail.status).toBe(206)
+    expect(Buffer.from(await tail.arrayBuffer()).equals(zip.subarray(zip.length - 22))).toBe(true)
+
+    const open = await get(`bytes=${zip.length - 5}-`)
+    expect(Buffer.from(await open.arrayBuffer()).equals(zip.subarray(zip.length - 5))).toBe(true)
+
+    const past = await get(`bytes=${zip.length}-`)
+    expect(past.status).toBe(416)
+    expect(past.headers.get('content-range')).toBe(`bytes */${zip.length}`)
+    expect(await past.text()).toContain('<Code>InvalidRange</Code>')
+
+    const downloads = emulator.calls.filter(c => c.operation === 'DownloadLayerContent')
+    expect(downloads.slice(0, 3).map(c => c.bytes)).toEqual([10, 22, 5])
+  })
+
+  it('serves the whole zip when the Range header is one S3 ignores (several ranges)', async () => {
+    const zip = layerZip('d = 4\n')
+    await publish(lambda(), { Content: { ZipFile: zip } })
+    const { Content } = await lambda().send(
+      new GetLayerVersionCommand({ LayerName: 'deps', VersionNumber: 1 })
+    )
+    const both = await fetch(Content!.Location!, { headers: { Range: 'bytes=0-1,4-5' } })
+    expect(both.status).toBe(200)
+    expect(both.headers.get('accept-ranges')).toBe('bytes')
+    expect(Buffer.from(await both.arrayBuffer()).equals(zip)).toBe(true)
+  })
+
   it('deletes idempotently with 204, after which the version is not found', async () => {
     await publish(lambda())
     const remove = () =>

@@ -56,7 +56,7 @@ import {
   removeLayerVersionPermission
 } from './layers.js'
 import type { LambdaRequest } from './request.js'
-import { handleS3, S3_IAM_ACTIONS, s3Target, type S3Target } from './s3.js'
+import { handleS3, rangeReply, S3_IAM_ACTIONS, s3Target, type S3Target } from './s3.js'
 import {
   handleSsm,
   SSM_REQUEST_BYTES,
@@ -95,6 +95,8 @@ export interface Call {
   operation: string
   /** 0 when the connection was dropped. */
   status: number
+  /** Body bytes sent, for layer content downloads (what a plan's range reads cost). */
+  bytes?: number
 }
 
 export interface Emulator {
@@ -253,7 +255,7 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
     let fault: Fault | undefined
     try {
       if (target.service === 'layer-content') {
-        reply = layerContent(target.path)
+        reply = layerContent(target.path, req.headers.range)
       } else {
         if (!scope) {
           throw target.service === 's3'
@@ -313,7 +315,12 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
       reply.headers = { 'x-amzn-RequestId': randomUUID(), ...reply.headers }
     }
     send(res, reply)
-    record({ region, operation: target.operation, status: reply.status })
+    record({
+      region,
+      operation: target.operation,
+      status: reply.status,
+      ...(target.service === 'layer-content' ? { bytes: reply.body?.length ?? 0 } : {})
+    })
   }
 
   function resolveTarget(
@@ -413,14 +420,14 @@ export async function startLambdaEmulator(options: EmulatorOptions = {}): Promis
   }
 
   /** The presigned-style URL in GetLayerVersion's Content.Location. */
-  function layerContent(path: string[]): Reply {
+  function layerContent(path: string[], range: string | undefined): Reply {
     const [region, layerName, version] = path.map(decodeURIComponent)
     const found = state
       .region(region ?? '')
       .layers.get(layerName ?? '')
       ?.versions.get(Number(version))
     if (!found) throw s3Error(404, 'NoSuchKey', 'The specified key does not exist.')
-    return { status: 200, headers: { 'Content-Type': 'application/zip' }, body: found.content }
+    return rangeReply(found.content, range, 'application/zip')
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -255,3 +255,52 @@ function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name]
   return Array.isArray(value) ? value.join(',') : value
 }
+
+/**
+ * An object's bytes as S3 answers GET with a `Range` header (RFC 9110): one range `bytes=a-b`,
+ * `bytes=a-` or `bytes=-n` gives 206 with Content-Range; a range that starts past the end gives
+ * 416 InvalidRange; no range, several ranges or a malformed header give the whole object (S3
+ * ignores what it does not support).
+ */
+export function rangeReply(content: Buffer, range: string | undefined, contentType: string): Reply {
+  const whole: Reply = {
+    status: 200,
+    headers: { 'Content-Type': contentType, 'Accept-Ranges': 'bytes' },
+    body: content
+  }
+  const match = /^bytes=(\d*)-(\d*)$/.exec(range?.trim() ?? '')
+  if (!match || (match[1] === '' && match[2] === '')) return whole
+  const size = content.length
+  let first: number
+  let last: number
+  if (match[1] === '') {
+    const suffix = Number(match[2])
+    if (suffix === 0) throw invalidRange(size)
+    first = Math.max(0, size - suffix)
+    last = size - 1
+  } else {
+    first = Number(match[1])
+    last = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1)
+    if (match[2] !== '' && Number(match[2]) < first) return whole
+  }
+  if (first >= size) throw invalidRange(size)
+  return {
+    status: 206,
+    headers: {
+      'Content-Type': contentType,
+      'Accept-Ranges': 'bytes',
+      'Content-Range': `bytes ${first}-${last}/${size}`
+    },
+    body: content.subarray(first, last + 1)
+  }
+}
+
+function invalidRange(size: number): ApiError {
+  return s3Error(
+    416,
+    'InvalidRange',
+    'The requested range is not satisfiable',
+    { ActualObjectSize: String(size) },
+    { 'Content-Range': `bytes */${size}` }
+  )
+}

@@ -1,11 +1,15 @@
 // The whole flow on this machine, with no AWS account and no internet: a package index and a
-// Lambda API emulator on 127.0.0.1, then the bundled action (dist/index.js) on Node 24, twice.
+// Lambda API emulator on 127.0.0.1, then the bundled action (dist/index.js) on Node 24: a
+// publish, a rerun that changes nothing, a release of an alias after a smoke test, and a plan
+// of a change.
 import {
   CreateAliasCommand,
   LambdaClient,
   PublishLayerVersionCommand,
   PublishVersionCommand
 } from '@aws-sdk/client-lambda'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { runAction, type ActionRun } from '../__tests__/support/action.js'
 import { catalog } from '../__tests__/support/catalog.js'
@@ -59,6 +63,16 @@ try {
 
   show('first run: build, publish, attach', await runAction(inputs, { cwd, env }))
   show('second run, nothing changed: no new version', await runAction(inputs, { cwd, env }))
+  // a pull request that drops the native extra: what publishing it would change, read-only
+  const planned = path.join(await mkdtemp(path.join(os.tmpdir(), 'demo-plan-')), 'requirements.txt')
+  await writeFile(planned, 'greeter==1.0.0\nawshelper\n')
+  show(
+    'plan on a pull request: compare with the published version, publish nothing',
+    await runAction(
+      { ...inputs, requirements: planned, 'allow-outside-workspace': 'true', publish: 'plan' },
+      { cwd, env }
+    )
+  )
   console.log(`demo-fn layers now: ${emulator.getFunction('demo-fn', region)?.layers.join(', ')}`)
 
   // Production behind an alias: the handler imports greeter from the layer; `live` points at

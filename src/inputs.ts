@@ -44,6 +44,8 @@ export type ImportCheckMode = 'auto' | 'true' | 'false'
 /** Every input of action.yml, read once and validated before anything else happens. */
 export interface ActionInputs {
   requirements: string
+  /** A layer zip built elsewhere, absolute: published instead of building (nothing is run). */
+  layerZip?: string
   /** Requirement files may be read from anywhere on the runner, not only the workspace. */
   allowOutsideWorkspace: boolean
   target: Target
@@ -66,6 +68,8 @@ export interface ActionInputs {
   /** Zips or folders (absolute paths) holding other layers' `python/`, for the import check. */
   importCheckLayers: string[]
   publish: boolean
+  /** publish: plan — build, verify and compare with the published version; no write call. */
+  plan: boolean
   layerName?: string
   description?: string
   licenseInfo?: string
@@ -96,6 +100,7 @@ export interface ActionInputs {
 /** The defaults of action.yml, applied here too so the bundle runs the same without it. */
 export const INPUT_DEFAULTS: Record<string, string> = {
   requirements: 'requirements.txt',
+  'layer-zip': '',
   'allow-outside-workspace': 'false',
   runtime: DEFAULT_RUNTIME,
   architecture: 'x86_64',
@@ -156,7 +161,8 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
   const extraIndexUrls = list(get('extra-index-url'), /\s+/).map(url =>
     checkUrl('extra-index-url', url)
   )
-  const publish = bool(get, 'publish')
+  const publishMode = readPublish(get)
+  const publish = publishMode === 'true'
   const pipArgs = splitArgs(get('pip-args'))
   asInputError(() => checkPipArgs(pipArgs))
   const functions = unique(list(get('functions'), /\n/).map(checkFunction))
@@ -168,9 +174,11 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     )
   }
 
+  const allowOutsideWorkspace = bool(get, 'allow-outside-workspace')
   return {
     requirements: get('requirements'),
-    allowOutsideWorkspace: bool(get, 'allow-outside-workspace'),
+    layerZip: readLayerZip(get, allowOutsideWorkspace),
+    allowOutsideWorkspace,
     target: { runtime, architecture },
     python: get('python'),
     indexUrl,
@@ -188,7 +196,8 @@ export function readInputs(get: GetInput = inputFromEnv(), today = new Date()): 
     importCheckSkip: list(get('import-check-skip')),
     importCheckLayers: readImportCheckLayers(get),
     publish,
-    layerName: readLayerName(get, publish),
+    plan: publishMode === 'plan',
+    layerName: readLayerName(get, publishMode !== 'false'),
     description: maxLength(get, 'description', LIMITS.descriptionMax),
     licenseInfo: maxLength(get, 'license-info', LIMITS.licenseInfoMax),
     compatibleRuntimes,
@@ -268,6 +277,30 @@ function readFileMapping(line: string): FileMapping {
   return { line, source, destination }
 }
 
+function readLayerZip(get: GetInput, allowOutsideWorkspace: boolean): string | undefined {
+  const value = get('layer-zip')
+  if (!value) return undefined
+  // a zip built elsewhere is published as it is: nothing is added to it here
+  if (get('files')) {
+    throw new InputError(
+      'files: cannot be added to a layer-zip built elsewhere; add them in the job that builds the zip'
+    )
+  }
+  const root = workspaceRoot()
+  const file = path.resolve(root, value)
+  if (!allowOutsideWorkspace && !isInside(file, root)) {
+    throw new InputError(
+      `layer-zip: "${value}" is outside the workspace; use a path inside it (where actions/download-artifact puts an artifact), or set allow-outside-workspace: true`
+    )
+  }
+  if (!statSync(file, { throwIfNoEntry: false })?.isFile()) {
+    throw new InputError(
+      `layer-zip: "${value}" is not a file; give the path of a layer zip, for example an earlier job's artifact after actions/download-artifact`
+    )
+  }
+  return file
+}
+
 function readArtifactName(get: GetInput): string | undefined {
   const name = get('artifact-name')
   if (name) asInputError(() => checkArtifactName(name))
@@ -343,12 +376,21 @@ function runtimeChoice(how: 'one of' | 'any of', today: Date): string {
   return `use ${how} ${names.join(', ')}`
 }
 
-function readLayerName(get: GetInput, publish: boolean): string | undefined {
+/** true, false or plan; true/false in any case, as core.getBooleanInput reads them. */
+function readPublish(get: GetInput): 'true' | 'false' | 'plan' {
+  const value = get('publish').toLowerCase()
+  if (value === 'true' || value === 'false' || value === 'plan') return value
+  throw new InputError(
+    `publish: "${get('publish')}" is not accepted; use true, false or plan (build, verify and compare with the published version, no write call)`
+  )
+}
+
+function readLayerName(get: GetInput, needed: boolean): string | undefined {
   const name = get('layer-name')
   if (!name) {
-    if (publish) {
+    if (needed) {
       throw new InputError(
-        'layer-name: required when publish is true (a name of letters, digits, - and _, or a layer ARN); or set publish: false to only build'
+        'layer-name: required when publish is true or plan (a name of letters, digits, - and _, or a layer ARN); or set publish: false to only build'
       )
     }
     return undefined

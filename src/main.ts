@@ -4,20 +4,35 @@ import os from 'node:os'
 import path from 'node:path'
 import { planExtraFiles } from './builder/extra-files.js'
 import { buildLayer, buildProblems, type BuildReport } from './builder/index.js'
+import { checkPrebuiltZip } from './builder/prebuilt.js'
 import { preflightBuild } from './builder/preflight.js'
 import { errorMessage } from './errors.js'
 import { readInputs, type ActionInputs } from './inputs.js'
 import { layerFileStem } from './names.js'
 import { maskSecrets } from './secrets.js'
 import { uploadLayerArtifact } from './report/artifact.js'
-import { setArtifactOutputs, setBuildOutputs, setDeployOutputs } from './report/outputs.js'
-import { buildSummary, deploySummary, failureSummary, writeSummary } from './report/summary.js'
+import {
+  setArtifactOutputs,
+  setBuildOutputs,
+  setChangesOutputs,
+  setDeployOutputs
+} from './report/outputs.js'
+import {
+  buildSummary,
+  changesSummary,
+  deploySummary,
+  failureSummary,
+  packageSizeChart,
+  writeSummary
+} from './report/summary.js'
 import { workspaceRoot } from './sources/common.js'
 import { readDependencySource } from './sources/index.js'
 
 /**
  * inputs → source → preflight (build, then AWS) → build → outputs and summary → artifact →
- * gate → publish and attach (per region) → outputs and summary. The one place that fails the step.
+ * gate → compare with the published version (a plan stops here) → publish and attach (per
+ * region) → outputs and summary. With layer-zip, the zip is checked and gated instead of the
+ * source and build, before any AWS call. The one place that fails the step.
  */
 export async function run(): Promise<void> {
   let inputs: ActionInputs | undefined
@@ -31,34 +46,59 @@ export async function run(): Promise<void> {
     const workDir = await mkdtemp(
       path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'lambda-layer-')
     )
-    const source = await readDependencySource(inputs.requirements, {
-      target: inputs.target,
-      extras: inputs.extras,
-      groups: inputs.groups,
-      workDir,
-      allowOutsideWorkspace: inputs.allowOutsideWorkspace
-    })
-    secrets.push(...(source.secrets ?? []))
-    for (const secret of source.secrets ?? []) core.setSecret(secret)
-    const extraFiles = await planExtraFiles(inputs.files, workspaceRoot())
-    for (const warning of extraFiles.warnings) core.warning(warning)
-    const checkInterpreter = await preflightBuild(inputs)
-    // the AWS SDK is loaded only when publishing: a build-only run never needs it
-    const aws = inputs.publish ? await import('./aws/index.js') : undefined
-    const regions = aws ? await aws.preflight(inputs) : []
+    // a zip built elsewhere is checked before any AWS call, and nothing of it runs here
+    const prebuilt = inputs.layerZip
+      ? await checkPrebuiltZip(inputs.layerZip, inputs.target, inputs.verify)
+      : undefined
+    if (prebuilt) await reportAndGate(inputs, prebuilt)
+    const source = prebuilt
+      ? undefined
+      : await readDependencySource(inputs.requirements, {
+          target: inputs.target,
+          extras: inputs.extras,
+          groups: inputs.groups,
+          workDir,
+          allowOutsideWorkspace: inputs.allowOutsideWorkspace
+        })
+    secrets.push(...(source?.secrets ?? []))
+    for (const secret of source?.secrets ?? []) core.setSecret(secret)
+    const extraFiles = source ? await planExtraFiles(inputs.files, workspaceRoot()) : undefined
+    for (const warning of extraFiles?.warnings ?? []) core.warning(warning)
+    const checkInterpreter = source ? await preflightBuild(inputs) : undefined
+    // the AWS SDK is loaded only when publishing or planning: a build-only run never needs it
+    const aws = inputs.publish || inputs.plan ? await import('./aws/index.js') : undefined
+    const regions = aws && inputs.publish ? await aws.preflight(inputs) : []
+    const planAccess = aws && inputs.plan ? await aws.planPreflight(inputs) : undefined
 
-    const report = await buildLayer(inputs, source, workDir, checkInterpreter, extraFiles.files)
-    setBuildOutputs(report)
-    await writeSummary(buildSummary(report))
-    if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
-    const problems = buildProblems(inputs, report)
-    if (problems) throw new Error(problems)
+    const report =
+      prebuilt ??
+      (await buildLayer(inputs, source!, workDir, checkInterpreter, extraFiles?.files ?? []))
+    if (!prebuilt) await reportAndGate(inputs, report)
 
     if (!aws) {
       core.info('publish is false: built and verified only; no AWS call made')
       return
     }
-    const deployment = await aws.publishAndAttach(inputs, regions, report, source)
+    // read-only, before publishing: the newest version of the lineage is the one replaced
+    const changes = await aws.compareWithPublished(
+      inputs,
+      planAccess ?? { regions },
+      report,
+      inputs.plan ? 'plan' : 'publish'
+    )
+    const changesMarkdown = changesSummary(changes)
+    setChangesOutputs(changes, changesMarkdown)
+    await writeSummary(changesMarkdown)
+    if (inputs.plan) {
+      core.info(changes.unavailable ?? 'publish is plan: compared only; nothing was published')
+      return
+    }
+    const deployment = await aws.publishAndAttach(
+      inputs,
+      regions,
+      report,
+      source ?? { file: report.zip.zipPath, identity: report.zip.sha256Hex }
+    )
     setDeployOutputs(deployment)
     await writeSummary(deploySummary(deployment))
     if (deployment.failures.length > 0) {
@@ -73,6 +113,15 @@ export async function run(): Promise<void> {
     )
     core.setFailed(message)
   }
+}
+
+/** Outputs, summary and artifact of the zip, then the gate: a layer with problems stops here. */
+async function reportAndGate(inputs: ActionInputs, report: BuildReport): Promise<void> {
+  setBuildOutputs(report)
+  await writeSummary(buildSummary(report) + packageSizeChart(report.packages))
+  if (inputs.uploadArtifact) await uploadArtifact(inputs, report)
+  const problems = buildProblems(inputs, report)
+  if (problems) throw new Error(problems)
 }
 
 /** The zip itself as a workflow artifact, also when verification failed: it helps to look inside. */

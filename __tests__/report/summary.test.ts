@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import type { BuildReport } from '../../src/builder/index.js'
 import type { Finding } from '../../src/builder/verify.js'
 import { findRuntime } from '../../src/facts.js'
-import { buildSummary, failureSummary, functionsSection } from '../../src/report/summary.js'
+import {
+  buildSummary,
+  changesSummary,
+  failureSummary,
+  functionsSection,
+  packageSizeChart
+} from '../../src/report/summary.js'
 
 const target = { runtime: findRuntime('python3.11')!, architecture: 'x86_64' as const }
 
@@ -159,6 +165,31 @@ describe('functionsSection', () => {
     )
     expect(lines.find(line => line.startsWith('| legacy (found)'))).toContain(
       'left alone: legacy runs python3.11 on x86_64'
+    )
+  })
+})
+
+describe('charts and the comparison', () => {
+  it('keeps a chart of a 3,000-package layer to the biggest packages and "other"', () => {
+    const chart = packageSizeChart(report(3000, 0).packages)
+    const slices = chart.split('\n').filter(line => line.startsWith('  "'))
+    expect(slices).toHaveLength(13)
+    expect(slices[0]).toBe('  "package-02999" : 3.9')
+    expect(slices.at(-1)).toMatch(/^ {2}"other" : \d+/)
+    expect(chart.startsWith('\n```mermaid\npie')).toBe(true)
+  })
+
+  it('says why nothing was compared when AWS could not be read', () => {
+    const markdown = changesSummary({
+      mode: 'plan',
+      layerName: 'deps',
+      after: { packages: [], otherBytes: 0, unzippedSize: 0, zipSize: 0, fileCount: 0 },
+      regions: [],
+      unavailable: 'the comparison with the published version needs read access'
+    })
+    expect(markdown).toContain('### Plan: what publishing deps would change')
+    expect(markdown).toContain(
+      '**Not compared:** the comparison with the published version needs read access'
     )
   })
 })

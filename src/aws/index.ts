@@ -11,6 +11,10 @@ import { defaultClients, defaultRegion } from './clients.js'
 import { deployLayer, logDeploy, type DeployResult } from './deploy.js'
 import { describeAwsError } from './errors.js'
 import { errorMessage } from '../errors.js'
+import { readLayerManifest, topLevelOwners } from '../builder/manifest.js'
+import { fileZipSource } from '../builder/zip/read.js'
+import type { ChangesReport } from '../changes.js'
+import { compareRegion } from './previous.js'
 
 /**
  * Before the build: the regions to publish to and credentials that resolve, so a missing
@@ -50,7 +54,7 @@ export async function publishAndAttach(
   inputs: ActionInputs,
   regions: string[],
   report: BuildReport,
-  source: DependencySource
+  source: Pick<DependencySource, 'file' | 'identity'>
 ): Promise<DeployResult> {
   const result = await deployLayer({
     layerName: inputs.layerName as string,
@@ -81,4 +85,68 @@ export function defaultDescription(
 ): string {
   const text = `${path.basename(source.file)} (deps ${source.identity.slice(0, 12)}), ${report.packages.length} packages, ${report.target.runtime.name} ${report.target.architecture}, by ${ACTION_NAME}`
   return text.slice(0, LIMITS.descriptionMax)
+}
+
+/** Where a plan can compare: the regions, or why it cannot read AWS at all. */
+export type PlanAccess = { regions: string[] } | { unavailable: string }
+
+/** The IAM actions a plan needs, and nothing more. */
+export const PLAN_ACTIONS = [
+  'lambda:ListLayerVersions',
+  'lambda:GetLayerVersion',
+  'lambda:GetFunctionConfiguration'
+]
+
+/**
+ * A plan's preflight never fails the step: without credentials (a pull request from a fork)
+ * the build and its checks still run, and the report says the comparison needs read access.
+ */
+export async function planPreflight(inputs: ActionInputs): Promise<PlanAccess> {
+  try {
+    const regions = inputs.regions.length > 0 ? inputs.regions : [await defaultRegion()]
+    for (const region of regions) checkLayerRegion(inputs.layerName as string, region)
+    await defaultClients().lambda(regions[0]).config.credentials()
+    return { regions }
+  } catch (error) {
+    return {
+      unavailable: `the comparison with the published version needs read access (${PLAN_ACTIONS.join(', ')}): ${errorMessage(error).split('\n')[0]}`
+    }
+  }
+}
+
+/**
+ * The new zip against the newest version of its lineage in each region, and which version
+ * each named function holds. Read-only; a region that cannot be read says why in its entry.
+ */
+export async function compareWithPublished(
+  inputs: ActionInputs,
+  access: PlanAccess,
+  report: BuildReport,
+  mode: ChangesReport['mode']
+): Promise<ChangesReport> {
+  const owners = topLevelOwners(report.packages)
+  const zip = await fileZipSource(report.zip.zipPath)
+  const after = await readLayerManifest(zip, owners).finally(() => zip.close())
+  const layerName = inputs.layerName as string
+  if ('unavailable' in access) {
+    return { mode, layerName, after, regions: [], unavailable: access.unavailable }
+  }
+  const placement = placeFunctions(inputs.functions, access.regions)
+  const lineage = {
+    target: report.target,
+    compatibleRuntimes: inputs.compatibleRuntimes,
+    compatibleArchitectures: inputs.compatibleArchitectures
+  }
+  const regions = await Promise.all(
+    access.regions.map(region =>
+      compareRegion(defaultClients().lambda(region), region, {
+        layerName,
+        lineage,
+        after,
+        owners,
+        functions: placement.byRegion.get(region) ?? []
+      })
+    )
+  )
+  return { mode, layerName, after, regions }
 }

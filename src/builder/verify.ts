@@ -6,7 +6,7 @@ import { mapLimit } from '../concurrency.js'
 import { open, readdir } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
-import { maxGlibc, compareGlibcVersions, readElfFile, type ElfInfo } from './elf.js'
+import { maxGlibc, compareGlibcVersions, parseElf, readElfFile, type ElfInfo } from './elf.js'
 import { checkLinks, type LinkProblem } from './links.js'
 import type { ExtraFile } from './extra-files.js'
 import type { LayerPackage } from './site.js'
@@ -70,25 +70,17 @@ export async function verifyLayer(
   const owners = new Map<string, LayerPackage>()
   for (const pkg of packages) for (const file of pkg.files) owners.set(posix.normalize(file), pkg)
   const ownerOf = (file: string) => owners.get(file) ?? UNKNOWN_PACKAGE
-  const findingFor =
-    (file: string) =>
-    (kind: Finding['kind'], problem: string, glibcNeeded?: [number, number]): Finding => {
-      const owner = ownerOf(file)
-      return {
-        package: owner.name,
-        version: owner.version,
-        file,
-        kind,
-        message: `${label(owner)}: ${file} ${problem}`,
-        ...(glibcNeeded && { glibcNeeded })
-      }
-    }
+  const findingOf = (file: string) => findingFor(ownerOf(file), file)
 
   const files = await listFiles(siteDir)
   const perFile = await mapLimit(files, OPEN_FILES, async file => {
     const path = join(siteDir, file)
     const elf = await readElfFile(path)
-    return { file, elf, findings: await checkFile(file, path, elf, target, findingFor(file)) }
+    return {
+      file,
+      elf,
+      findings: await checkFile(file, () => sniffFormat(path), elf, target, findingOf(file))
+    }
   })
   const libraryFiles = [
     ...(options.libraryFiles ?? []),
@@ -101,7 +93,7 @@ export async function verifyLayer(
     options.onWarning?.(warning.message, warning.packageName)
   }
   const linkFindings = links.flatMap(({ file, kind, problem }) =>
-    kind === 'unknown-library' ? [] : [findingFor(file)(kind, problem)]
+    kind === 'unknown-library' ? [] : [findingOf(file)(kind, problem)]
   )
   return [...perFile.flatMap(f => f.findings), ...linkFindings].sort(byPackageThenFile)
 }
@@ -148,19 +140,10 @@ function unknownLibraryWarnings(
 /** The `files` input's files, checked like a package's: machine, glibc, CPython ABI. */
 export async function verifyExtraFiles(files: ExtraFile[], target: Target): Promise<Finding[]> {
   const perFile = await mapLimit(files, OPEN_FILES, async file => {
-    const finding = (
-      kind: Finding['kind'],
-      problem: string,
-      glibcNeeded?: [number, number]
-    ): Finding => ({
-      package: 'files',
-      version: '',
-      file: file.layerPath,
-      kind,
-      message: `files: ${file.layerPath} ${problem}`,
-      ...(glibcNeeded && { glibcNeeded })
-    })
-    return checkFile(file.layerPath, file.source, await readElfFile(file.source), target, finding)
+    // "files: lib/libpq.so.5 …": the input that added it stands in for a package
+    const finding = findingFor({ name: 'files', version: '' }, file.layerPath)
+    const sniff = () => sniffFormat(file.source)
+    return checkFile(file.layerPath, sniff, await readElfFile(file.source), target, finding)
   })
   return perFile.flat().sort(byPackageThenFile)
 }
@@ -200,12 +183,44 @@ function needsMore(candidate: Finding, example: Finding): boolean {
   return compareGlibcVersions(candidate.glibcNeeded ?? [], example.glibcNeeded ?? []) > 0
 }
 
+/**
+ * The same checks on one file's bytes, for a layer zip built elsewhere: its entries are
+ * verified in memory, never unpacked.
+ */
+export async function verifyFileBytes(
+  file: string,
+  bytes: Buffer,
+  target: Target,
+  owner: Pick<LayerPackage, 'name' | 'version'> = UNKNOWN_PACKAGE
+): Promise<Finding[]> {
+  const finding = findingFor(owner, file)
+  const sniff = async () => describeFormat(bytes.subarray(0, 4))
+  return checkFile(file, sniff, await parseElf(bytes), target, finding)
+}
+
+type MakeFinding = (
+  kind: Finding['kind'],
+  problem: string,
+  glibcNeeded?: [number, number]
+) => Finding
+
+function findingFor(owner: Pick<LayerPackage, 'name' | 'version'>, file: string): MakeFinding {
+  return (kind, problem, glibcNeeded) => ({
+    package: owner.name,
+    version: owner.version,
+    file,
+    kind,
+    message: `${label(owner)}: ${file} ${problem}`,
+    ...(glibcNeeded && { glibcNeeded })
+  })
+}
+
 async function checkFile(
   file: string,
-  path: string,
+  sniff: () => Promise<string>,
   elf: ElfInfo | undefined,
   target: Target,
-  finding: (kind: Finding['kind'], problem: string, glibcNeeded?: [number, number]) => Finding
+  finding: MakeFinding
 ): Promise<Finding[]> {
   const { runtime, architecture } = target
   const wanted = WHEEL_MACHINE[architecture]
@@ -235,10 +250,7 @@ async function checkFile(
   } else if (SHARED_OBJECT_NAME.test(file)) {
     // Lambda's loader says "invalid ELF header"; say what the file is instead.
     findings.push(
-      finding(
-        'not-elf',
-        `is not an ELF shared object (${await sniffFormat(path)}); Lambda runs Linux`
-      )
+      finding('not-elf', `is not an ELF shared object (${await sniff()}); Lambda runs Linux`)
     )
   }
 
@@ -286,16 +298,20 @@ async function sniffFormat(path: string): Promise<string> {
   try {
     const head = Buffer.alloc(4)
     const { bytesRead } = await file.read(head, 0, 4, 0)
-    if (bytesRead < 4) return 'too short to be a binary'
-    const magic = head.readUInt32BE(0)
-    if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic)) {
-      return 'a macOS Mach-O binary'
-    }
-    if (head.toString('latin1', 0, 2) === 'MZ') return 'a Windows PE binary'
-    return 'unrecognised format'
+    return describeFormat(head.subarray(0, bytesRead))
   } finally {
     await file.close()
   }
+}
+
+function describeFormat(head: Buffer): string {
+  if (head.length < 4) return 'too short to be a binary'
+  const magic = head.readUInt32BE(0)
+  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic)) {
+    return 'a macOS Mach-O binary'
+  }
+  if (head.toString('latin1', 0, 2) === 'MZ') return 'a Windows PE binary'
+  return 'unrecognised format'
 }
 
 /** Regular files under dir, relative and "/"-separated like RECORD paths. Symlinks are skipped. */

@@ -3,6 +3,7 @@
 import * as core from '@actions/core'
 import type { DeployResult } from '../aws/deploy.js'
 import type { BuildReport } from '../builder/index.js'
+import type { ChangesReport } from '../changes.js'
 import { largestFirst } from '../builder/site.js'
 import type { ArtifactUpload } from './artifact.js'
 
@@ -78,4 +79,75 @@ export function deployOutputs(result: DeployResult): Record<string, string> {
 
 function setOutputs(outputs: Record<string, string>): void {
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
+}
+
+export function setChangesOutputs(report: ChangesReport, markdown: string): void {
+  setOutputs(changesOutputs(report, markdown))
+}
+
+/**
+ * `changes`: what the new layer changes against the published version, per region, as JSON a
+ * later step can read (`fromJSON(steps.x.outputs.changes).markdown` is a ready PR comment).
+ */
+export function changesOutputs(report: ChangesReport, markdown: string): Record<string, string> {
+  const versioned = (p: { name: string; version: string; bytes: number }) => ({
+    name: p.name,
+    version: p.version,
+    bytes: p.bytes
+  })
+  const regions = report.regions.map(region => {
+    const changes = region.changes
+    const of = (kind: string) => changes?.packages.filter(p => p.kind === kind) ?? []
+    const moved = (kind: string) =>
+      of(kind).map(p => ({
+        name: p.name,
+        from: p.before?.version,
+        to: p.after?.version,
+        bytesDelta: p.bytesDelta
+      }))
+    return {
+      region: region.region,
+      previous: region.previous ?? null,
+      ...(changes
+        ? {
+            added: of('added').map(p => ({
+              name: p.name,
+              version: p.after?.version,
+              bytes: p.after?.bytes
+            })),
+            removed: of('removed').map(p => ({
+              name: p.name,
+              version: p.before?.version,
+              bytes: p.before?.bytes
+            })),
+            upgraded: moved('upgraded'),
+            downgraded: moved('downgraded'),
+            rebuilt: moved('rebuilt'),
+            native: changes.native,
+            unzippedBefore: changes.unzippedBefore,
+            unzippedAfter: changes.unzippedAfter,
+            zipBefore: changes.zipBefore,
+            zipAfter: changes.zipAfter,
+            identical: changes.identical
+          }
+        : {}),
+      functions: region.functions,
+      bytesRead: region.bytesRead,
+      ...(region.error ? { error: region.error } : {})
+    }
+  })
+  return {
+    changes: JSON.stringify({
+      mode: report.mode,
+      layerName: report.layerName,
+      ...(report.unavailable ? { unavailable: report.unavailable } : {}),
+      after: {
+        zipSize: report.after.zipSize,
+        unzippedSize: report.after.unzippedSize,
+        packages: report.after.packages.map(versioned)
+      },
+      regions,
+      markdown
+    })
+  }
 }

@@ -7,6 +7,14 @@ import { largestFirst } from '../builder/site.js'
 import { formatBytes } from '../builder/size.js'
 import { summarizeFindings } from '../builder/verify.js'
 import { LIMITS, platformTags, type Target } from '../facts.js'
+import {
+  glibcFloor,
+  type ChangesReport,
+  type LayerChanges,
+  type NativeChange,
+  type PackageChange,
+  type RegionChanges
+} from '../changes.js'
 import { redact } from '../secrets.js'
 import { workspacePath } from '../sources/common.js'
 
@@ -245,6 +253,84 @@ export function functionsSection(functions: readonly AttachResult[]): string[] {
   return lines
 }
 
+/** Packages named in a chart; the rest are summed as "other", well inside Mermaid's limits. */
+const CHART_PACKAGES = 12
+
+/** A Mermaid pie of the layer's unzipped size by package: the biggest ones, then "other". */
+export function packageSizeChart(packages: ReadonlyArray<{ name: string; bytes: number }>): string {
+  if (packages.length === 0) return ''
+  const largest = [...packages].sort((a, b) => b.bytes - a.bytes).map(p => p.name)
+  const slices = topAndOther(new Map(packages.map(p => [p.name, p.bytes])), largest)
+  // a blank line first: right after an HTML block (`</details>`) a fence would be part of it
+  return [
+    '',
+    '```mermaid',
+    'pie showData title Unzipped size by package (KiB)',
+    ...slices.map(([name, bytes]) => `  "${name}" : ${kib(bytes)}`),
+    '```',
+    ''
+  ].join('\n')
+}
+
+/** The heading of the comparison: a plan's, or a real publish's "what this version changes". */
+export function changesSummary(report: ChangesReport): string {
+  const lines = [
+    '',
+    report.mode === 'plan'
+      ? `### Plan: what publishing ${report.layerName} would change`
+      : '### What this version changes',
+    ''
+  ]
+  if (report.mode === 'plan') lines.push('Nothing was published: a plan makes no write call.', '')
+  if (report.unavailable) {
+    lines.push(`**Not compared:** ${escapeHtml(report.unavailable)}`, '')
+    lines.push(packageSizeChart(report.after.packages))
+    return lines.join('\n')
+  }
+  for (const region of report.regions) lines.push(...regionChanges(region, report))
+  return lines.join('\n')
+}
+
+function regionChanges(region: RegionChanges, report: ChangesReport): string[] {
+  const lines: string[] = []
+  if (!region.previous) {
+    lines.push(`#### ${region.region}: nothing to compare with`, '')
+    lines.push(
+      region.error
+        ? `Could not read the published versions: ${escapeHtml(region.error)}`
+        : `No version of ${report.layerName} for this runtime and architecture is published yet: this is its first, with ${report.after.packages.length} packages (${formatBytes(report.after.unzippedSize)} unzipped).`,
+      ''
+    )
+    if (!region.error) lines.push(packageSizeChart(report.after.packages))
+  } else {
+    lines.push(
+      `#### ${region.region}: against version ${region.previous.version} (\`${region.previous.layerVersionArn}\`)`,
+      ''
+    )
+    if (region.changes) lines.push(...changeTable(region.changes, region.previous.version))
+    if (region.error) lines.push(`Could not compare: ${escapeHtml(region.error)}`, '')
+    if (region.changes) {
+      lines.push(
+        `Read ${formatBytes(region.bytesRead)} of the published zip's ${formatBytes(region.changes.zipBefore)} (central directory and dist-info METADATA/WHEEL entries, by HTTP range requests).`,
+        ''
+      )
+    }
+  }
+  if (region.functions.length > 0) {
+    lines.push('| function | uses now |', '|---|---|')
+    for (const fn of region.functions) {
+      const now = fn.error
+        ? `could not be read: ${escapeHtml(fn.error.split('\n')[0] ?? '')}`
+        : fn.layerVersionArn
+          ? `\`${fn.layerVersionArn}\``
+          : `no version of ${report.layerName}`
+      lines.push(`| ${fn.function} | ${now} |`)
+    }
+    lines.push('')
+  }
+  return lines
+}
+
 function layerChange(fn: AttachResult): string {
   if (fn.layersUnknown) return 'unknown'
   const show = (arns: readonly string[]) =>
@@ -280,4 +366,108 @@ function smokeCell(fn: AttachResult): string {
 /** Text safe inside a Markdown table cell. */
 function cell(text: string): string {
   return escapeHtml(text).replace(/\|/g, '\\|').replace(/\n/g, '<br>')
+}
+
+function changeTable(changes: LayerChanges, previousVersion: number): string[] {
+  const lines: string[] = []
+  const count = (kind: string) => changes.packages.filter(p => p.kind === kind).length
+  const delta = changes.unzippedAfter - changes.unzippedBefore
+  if (changes.identical) {
+    lines.push(`Same packages and sizes as version ${previousVersion}.`, '')
+  } else {
+    lines.push(
+      `${count('added')} added, ${count('removed')} removed, ${count('upgraded')} upgraded, ${count('downgraded')} downgraded, ${count('rebuilt')} rebuilt; ` +
+        `unzipped ${formatBytes(changes.unzippedBefore)} → ${formatBytes(changes.unzippedAfter)} (${signedBytes(delta)}), ` +
+        `zipped ${formatBytes(changes.zipBefore)} → ${formatBytes(changes.zipAfter)}.`,
+      ''
+    )
+  }
+  const changed = changes.packages.filter(p => p.kind !== 'unchanged' || p.bytesDelta !== 0)
+  lines.push(
+    ...folded(
+      'changed packages',
+      ['| package | change | before | after | size change |', '|---|---|---|---|---:|'],
+      changed.map(
+        p =>
+          `| ${p.name} | ${p.kind} | ${p.before?.version ?? ''} | ${p.after?.version ?? ''} | ${signedBytes(p.bytesDelta)} |`
+      )
+    )
+  )
+  const unchanged = changes.packages.length - changed.length
+  if (unchanged > 0 && changed.length > 0) lines.push(`${unchanged} packages unchanged.`, '')
+  if (changes.native.length > 0) {
+    lines.push('**Native code that changed:**', '')
+    for (const change of changes.native) lines.push(`- ${nativeLine(change)}`)
+    lines.push('')
+  }
+  lines.push(
+    '<sub>glibc needs of the published version are read from its wheel tags: its shared objects are deflated, and the GLIBC versions sit at the end of each ELF file, so reading them means downloading each one whole.</sub>',
+    ''
+  )
+  lines.push(beforeAfterChart(changes, previousVersion))
+  return lines
+}
+
+function nativeLine(change: NativeChange): string {
+  const parts: string[] = []
+  if (change.tagsBefore.length || change.tagsAfter.length) {
+    const before = glibcFloor(change.tagsBefore)
+    const after = glibcFloor(change.tagsAfter)
+    const glibc = before !== after ? ` (glibc ${before ?? 'any'} → ${after ?? 'any'})` : ''
+    parts.push(
+      `wheel tags ${change.tagsBefore.join(', ') || 'none'} → ${change.tagsAfter.join(', ') || 'none'}${glibc}`
+    )
+  }
+  if (change.sharedObjectsAdded.length) parts.push(`new ${change.sharedObjectsAdded.join(', ')}`)
+  if (change.sharedObjectsRemoved.length) {
+    parts.push(`gone ${change.sharedObjectsRemoved.join(', ')}`)
+  }
+  if (change.sharedObjectsChanged.length) {
+    parts.push(`changed ${change.sharedObjectsChanged.join(', ')}`)
+  }
+  return `${change.name}: ${parts.join('; ')}`
+}
+
+/** Bars for this build, a line for the published version, by package (largest now first). */
+function beforeAfterChart(changes: LayerChanges, previousVersion: number): string {
+  const after = new Map(changes.packages.map(p => [p.name, p.after?.bytes ?? 0]))
+  const before = new Map(changes.packages.map(p => [p.name, p.before?.bytes ?? 0]))
+  const largest = (p: PackageChange) => Math.max(p.after?.bytes ?? 0, p.before?.bytes ?? 0)
+  const order = [...changes.packages].sort((a, b) => largest(b) - largest(a)).map(p => p.name)
+  if (order.length === 0) return ''
+  const afterBars = topAndOther(after, order)
+  const beforeLine = topAndOther(before, order)
+  return [
+    '```mermaid',
+    'xychart-beta',
+    `  title "Unzipped KiB by package: this build (bars) against version ${previousVersion} (line)"`,
+    `  x-axis [${afterBars.map(([name]) => `"${name}"`).join(', ')}]`,
+    '  y-axis "KiB"',
+    `  bar [${afterBars.map(([, bytes]) => kib(bytes)).join(', ')}]`,
+    `  line [${beforeLine.map(([, bytes]) => kib(bytes)).join(', ')}]`,
+    '```',
+    ''
+  ].join('\n')
+}
+
+/** The first CHART_PACKAGES names with their sizes, then everything else as "other". */
+function topAndOther(
+  sizes: ReadonlyMap<string, number>,
+  names: readonly string[]
+): Array<[string, number]> {
+  const shown = names
+    .slice(0, CHART_PACKAGES)
+    .map(name => [name, sizes.get(name) ?? 0] as [string, number])
+  if (names.length <= CHART_PACKAGES) return shown
+  const rest = names.slice(CHART_PACKAGES).reduce((sum, name) => sum + (sizes.get(name) ?? 0), 0)
+  return [...shown, ['other', rest]]
+}
+
+function kib(bytes: number): number {
+  return Math.round((bytes / 1024) * 10) / 10
+}
+
+function signedBytes(bytes: number): string {
+  if (bytes === 0) return '0 B'
+  return `${bytes > 0 ? '+' : '−'}${formatBytes(Math.abs(bytes))}`
 }
