@@ -418,6 +418,20 @@ describe('the link check', () => {
     expect(withLib).toEqual({ findings: [], warnings: [] })
   })
 
+  it('counts a library in a subfolder of lib/ only for an object whose RUNPATH names it', async () => {
+    const pinned = site({
+      'pg/_a.so': linked({ needed: ['libpq.so.5'], runpath: '/opt/lib/postgres' })
+    })
+    expect(await verifyWithWarnings(pinned, AL2023_X86, ['postgres/libpq.so.5'])).toEqual({
+      findings: [],
+      warnings: []
+    })
+    // /opt/lib/postgres is not on LD_LIBRARY_PATH: without the RUNPATH the loader never looks
+    const plain = site({ 'pg/_a.so': linked({ needed: ['libpq.so.5'] }) })
+    const { findings } = await verifyWithWarnings(plain, AL2023_X86, ['postgres/libpq.so.5'])
+    expect(findings.map(f => `${f.file} ${f.kind}`)).toEqual(['pg/_a.so library'])
+  })
+
   it('warns once per package about libraries nobody is known to provide, and never fails for them', async () => {
     const layer = site(
       {

@@ -55,6 +55,10 @@ beforeAll(async () => {
     wheel('pgsource', X86_TAG, {
       'pgsource/_psycopg.abi3.so': x86({ needed: ['libpq.so.5'] })
     }),
+    // the same, linked with -Wl,-rpath,/opt/lib/postgres: it looks in a subfolder of the layer's lib/
+    wheel('pgpinned', X86_TAG, {
+      'pgpinned/_psycopg.abi3.so': x86({ needed: ['libpq.so.5'], runpath: '/opt/lib/postgres' })
+    }),
     // what auditwheel repair makes: the library renamed into <dist>.libs/, found via $ORIGIN
     wheel('bundled', X86_TAG, {
       'bundled/_ext.abi3.so': x86({ needed: [bundled], runpath: '$ORIGIN/../bundled.libs' }),
@@ -130,6 +134,18 @@ describe('the link check, with no interpreter', () => {
     expect(zipNames(run.outputs['zip-path'])).toEqual(
       expect.arrayContaining(['python/pgsource/_psycopg.abi3.so', 'lib/libpq.so.5'])
     )
+  })
+
+  it('counts a library the files input puts in a subfolder of lib/ only where a RUNPATH leads', async () => {
+    const libpq = { 'vendor/libpq.so.5': x86({ soname: 'libpq.so.5' }) }
+    const files = 'vendor/libpq.so.5 -> lib/postgres/'
+    const pinned = await build('pgpinned\n', { files }, libpq)
+    expect(pinned.exitCode, failure(pinned)).toBe(0)
+    expect(zipNames(pinned.outputs['zip-path'])).toContain('lib/postgres/libpq.so.5')
+    // /opt/lib/postgres is not on LD_LIBRARY_PATH: an extension without the RUNPATH misses it
+    const plain = await build('pgsource\n', { files }, libpq)
+    expect(plain.exitCode, plain.stdout).toBe(1)
+    expect(failure(plain)).toContain('pgsource/_psycopg.abi3.so needs libpq.so.5')
   })
 
   it('passes an extension that finds its bundled library in <dist>.libs/ through $ORIGIN', async () => {
