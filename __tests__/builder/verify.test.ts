@@ -333,19 +333,15 @@ const linked = (opts: Partial<SharedObjectOptions> = {}) =>
 const linkedArm = (opts: Partial<SharedObjectOptions> = {}) =>
   linked({ machine: 'aarch64', ...opts })
 
-/** verifyLayer with a lib/ folder holding `libraries`, collecting its warnings. */
+/** verifyLayer with `libraryFiles` shipped under lib/, collecting its warnings. */
 async function verifyWithWarnings(
   layer: ReturnType<typeof site>,
   target: Target,
-  libraries: Record<string, Buffer> = {}
+  libraryFiles: string[] = []
 ) {
-  const libraryDir = mkdtempSync(join(tmpdir(), 'verify-lib-'))
-  dirs.push(libraryDir)
-  for (const [name, bytes] of Object.entries(libraries))
-    writeFileSync(join(libraryDir, name), bytes)
   const warnings: string[] = []
   const findings = await verifyLayer(layer.dir, layer.packages, target, {
-    libraryDirs: [libraryDir],
+    libraryFiles,
     onWarning: message => warnings.push(message)
   })
   return { findings, warnings }
@@ -418,8 +414,22 @@ describe('the link check', () => {
 
   it("counts a library in the layer's lib/ folder (/opt/lib), even one the image lacks", async () => {
     const layer = site({ 'psycopg2/_psycopg.so': linked({ needed: ['libpq.so.5'] }) })
-    const withLib = await verifyWithWarnings(layer, AL2023_X86, { 'libpq.so.5': linked() })
+    const withLib = await verifyWithWarnings(layer, AL2023_X86, ['libpq.so.5'])
     expect(withLib).toEqual({ findings: [], warnings: [] })
+  })
+
+  it('counts a library in a subfolder of lib/ only for an object whose RUNPATH names it', async () => {
+    const pinned = site({
+      'pg/_a.so': linked({ needed: ['libpq.so.5'], runpath: '/opt/lib/postgres' })
+    })
+    expect(await verifyWithWarnings(pinned, AL2023_X86, ['postgres/libpq.so.5'])).toEqual({
+      findings: [],
+      warnings: []
+    })
+    // /opt/lib/postgres is not on LD_LIBRARY_PATH: without the RUNPATH the loader never looks
+    const plain = site({ 'pg/_a.so': linked({ needed: ['libpq.so.5'] }) })
+    const { findings } = await verifyWithWarnings(plain, AL2023_X86, ['postgres/libpq.so.5'])
+    expect(findings.map(f => `${f.file} ${f.kind}`)).toEqual(['pg/_a.so library'])
   })
 
   it('warns once per package about libraries nobody is known to provide, and never fails for them', async () => {
@@ -498,7 +508,7 @@ describe('the link check', () => {
   it("checks the image's libstdc++ even with a newer copy in lib/, which Lambda's loader reaches too late", async () => {
     const cxx = linked({ needs: { 'libstdc++.so.6': ['GLIBCXX_3.4.32'] } })
     const layer = site({ 'cxx/_ext.so': cxx })
-    const { findings } = await verifyWithWarnings(layer, AL2023_X86, { 'libstdc++.so.6': linked() })
+    const { findings } = await verifyWithWarnings(layer, AL2023_X86, ['libstdc++.so.6'])
     expect(findings.map(f => f.kind)).toEqual(['c++-runtime'])
     // an RPATH (not RUNPATH) is searched before LD_LIBRARY_PATH: its copy is the one loaded
     const pinned = site({

@@ -3,7 +3,7 @@
 // ($ORIGIN RUNPATH) and libstdc++ versions. The import check is off throughout: what is proved
 // here needs no interpreter, so it holds for arm64 layers built on this x86_64 machine too.
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -55,6 +55,10 @@ beforeAll(async () => {
     wheel('pgsource', X86_TAG, {
       'pgsource/_psycopg.abi3.so': x86({ needed: ['libpq.so.5'] })
     }),
+    // the same, linked with -Wl,-rpath,/opt/lib/postgres: it looks in a subfolder of the layer's lib/
+    wheel('pgpinned', X86_TAG, {
+      'pgpinned/_psycopg.abi3.so': x86({ needed: ['libpq.so.5'], runpath: '/opt/lib/postgres' })
+    }),
     // what auditwheel repair makes: the library renamed into <dist>.libs/, found via $ORIGIN
     wheel('bundled', X86_TAG, {
       'bundled/_ext.abi3.so': x86({ needed: [bundled], runpath: '$ORIGIN/../bundled.libs' }),
@@ -79,10 +83,15 @@ afterAll(async () => {
 
 async function build(
   requirements: string,
-  inputs: Record<string, string> = {}
+  inputs: Record<string, string> = {},
+  workspaceFiles: Record<string, Buffer> = {}
 ): Promise<ActionRun> {
   const project = await mkdtemp(path.join(os.tmpdir(), 'project-'))
   await writeFile(path.join(project, 'requirements.txt'), requirements)
+  for (const [file, bytes] of Object.entries(workspaceFiles)) {
+    await mkdir(path.dirname(path.join(project, file)), { recursive: true })
+    await writeFile(path.join(project, file), bytes)
+  }
   return runAction(
     {
       publish: 'false',
@@ -110,6 +119,33 @@ describe('the link check, with no interpreter', () => {
     )
     expect(failure(run)).toMatch(/^verification failed: the layer will not load on python3.12/)
     expect(annotationLocations(run.stdout, 'error')[0]).toBe('file=requirements.txt,line=1')
+  })
+
+  it('passes the same extension once the files input ships libpq.so.5 under lib/ (/opt/lib)', async () => {
+    const libpq = { 'vendor/libpq.so.5': x86({ soname: 'libpq.so.5' }) }
+    const without = await build('pgsource\n', {}, libpq)
+    expect(without.exitCode, without.stdout).toBe(1)
+    expect(failure(without)).toContain(
+      'pgsource 1.0.0: pgsource/_psycopg.abi3.so needs libpq.so.5, which is neither in the layer'
+    )
+    const run = await build('pgsource\n', { files: 'vendor/libpq.so.5 -> lib/' }, libpq)
+    expect(run.exitCode, failure(run)).toBe(0)
+    expect(run.warnings.filter(w => w.includes('libpq'))).toEqual([])
+    expect(zipNames(run.outputs['zip-path'])).toEqual(
+      expect.arrayContaining(['python/pgsource/_psycopg.abi3.so', 'lib/libpq.so.5'])
+    )
+  })
+
+  it('counts a library the files input puts in a subfolder of lib/ only where a RUNPATH leads', async () => {
+    const libpq = { 'vendor/libpq.so.5': x86({ soname: 'libpq.so.5' }) }
+    const files = 'vendor/libpq.so.5 -> lib/postgres/'
+    const pinned = await build('pgpinned\n', { files }, libpq)
+    expect(pinned.exitCode, failure(pinned)).toBe(0)
+    expect(zipNames(pinned.outputs['zip-path'])).toContain('lib/postgres/libpq.so.5')
+    // /opt/lib/postgres is not on LD_LIBRARY_PATH: an extension without the RUNPATH misses it
+    const plain = await build('pgsource\n', { files }, libpq)
+    expect(plain.exitCode, plain.stdout).toBe(1)
+    expect(failure(plain)).toContain('pgsource/_psycopg.abi3.so needs libpq.so.5')
   })
 
   it('passes an extension that finds its bundled library in <dist>.libs/ through $ORIGIN', async () => {

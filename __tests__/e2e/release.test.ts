@@ -123,6 +123,14 @@ describe('an alias moved only after a smoke test', () => {
     // the smoke test ran version 2, not $LATEST
     expect(run.summary).toMatch(/\| 2 \| live: 1 → 2 \| passed on 2 \(\d+\.\d\d s\) \|/)
     expect(run.summary).toContain(`\`${arnOf(layerName, 1)}\`<br>→<br>`)
+    expect(JSON.parse(run.outputs.functions)['orders-api:live']).toEqual({
+      before: layers,
+      after: planned,
+      status: 'updated',
+      version: '2',
+      alias: { name: 'live', from: '1', to: '2', moved: true },
+      smoke: { passed: true, qualifier: '2', durationMs: expect.any(Number) }
+    })
   })
 
   it('puts the previous layers back and leaves the alias when the new layer fails to import', async () => {
@@ -221,5 +229,12 @@ describe('functions: * (every function using this layer)', () => {
       /\| graviton \(found\) \| us-east-1 \| left alone: graviton runs python3\.12 on arm64/
     )
     expect(run.summary).not.toContain('other-0')
+    const functions = JSON.parse(run.outputs.functions)
+    expect(functions.legacy).toMatchObject({
+      status: 'skipped',
+      discovered: true,
+      reason: expect.stringMatching(/^legacy runs python3\.11 on x86_64/)
+    })
+    expect(functions.api).toMatchObject({ status: 'updated', discovered: true })
   })
 })

@@ -66,11 +66,14 @@ export async function planExtraFiles(
   return { files: files.sort((a, b) => (a.layerPath < b.layerPath ? -1 : 1)), warnings }
 }
 
-/** The file names of lib/ itself: what the runtime's loader finds on LD_LIBRARY_PATH (/opt/lib). */
+/**
+ * The files under lib/, relative to it: those of lib/ itself the loader finds on
+ * LD_LIBRARY_PATH (/opt/lib); those of its subfolders only through an RPATH or RUNPATH.
+ */
 export function layerLibraries(files: ExtraFile[]): string[] {
   return files
-    .filter(f => path.posix.dirname(f.layerPath) === 'lib')
-    .map(f => path.posix.basename(f.layerPath))
+    .filter(f => f.layerPath.startsWith('lib/'))
+    .map(f => path.posix.relative('lib', f.layerPath))
 }
 
 async function realInside(

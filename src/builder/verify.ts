@@ -44,11 +44,9 @@ const CPYTHON_EXTENSION_NAME = /\.cpython-(\d)(\d+)([a-z]*)-([^./]+)\.so$/
 
 export interface VerifyOptions {
   /**
-   * Folders whose files the layer ships under lib/ (/opt/lib at run time, on Lambda's
-   * LD_LIBRARY_PATH), so a library placed there counts as in the layer.
+   * Files the layer ships under lib/ (the files input), relative to lib/: /opt/lib at run time,
+   * on Lambda's LD_LIBRARY_PATH, so a library placed there counts as in the layer.
    */
-  libraryDirs?: string[]
-  /** Files the layer ships under lib/ from elsewhere (the files input), relative to lib/. */
   libraryFiles?: string[]
   /**
    * Told, once per package (named, so the warning can point at its requirement), of libraries
@@ -82,12 +80,12 @@ export async function verifyLayer(
       findings: await checkFile(file, () => sniffFormat(path), elf, target, findingOf(file))
     }
   })
-  const libraryFiles = [
-    ...(options.libraryFiles ?? []),
-    ...(await Promise.all((options.libraryDirs ?? []).map(dir => listFiles(dir)))).flat()
-  ]
   const objects = perFile.flatMap(({ file, elf }) => (elf ? [{ file, elf }] : []))
-  const links = checkLinks(objects, { siteFiles: files, libraryFiles }, target)
+  const links = checkLinks(
+    objects,
+    { siteFiles: files, libraryFiles: options.libraryFiles ?? [] },
+    target
+  )
   const unknown = links.filter(problem => problem.kind === 'unknown-library')
   for (const warning of unknownLibraryWarnings(unknown, ownerOf, target)) {
     options.onWarning?.(warning.message, warning.packageName)

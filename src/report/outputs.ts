@@ -1,6 +1,7 @@
 // Every output of the action (action.yml `outputs:`), set from this one file and each once: the
 // build's as soon as the zip exists, the artifact's after the upload, the deploy's at the end.
 import * as core from '@actions/core'
+import type { AttachResult } from '../aws/attach.js'
 import type { DeployResult } from '../aws/deploy.js'
 import type { BuildReport } from '../builder/index.js'
 import type { ChangesReport } from '../changes.js'
@@ -62,7 +63,8 @@ export function deployOutputs(result: DeployResult): Record<string, string> {
           before: fn.before,
           after: fn.after,
           status: fn.status,
-          ...(fn.error ? { error: fn.error } : {})
+          ...(fn.error ? { error: fn.error } : {}),
+          ...releaseFacts(fn)
         }
       ])
     )
@@ -74,6 +76,34 @@ export function deployOutputs(result: DeployResult): Record<string, string> {
     published: String(result.regions.some(region => region.layer?.published)),
     regions: JSON.stringify(regions),
     functions: JSON.stringify(functions)
+  }
+}
+
+/**
+ * What a function's entry adds to the four fields it always had (kept as they were, so
+ * workflows reading them go on working): found through `functions: *`, why it was left alone,
+ * and with an alias or a smoke-test payload the version published, the alias and the smoke test.
+ */
+function releaseFacts(fn: AttachResult): Record<string, unknown> {
+  const release = fn.release
+  const smoke = release?.smoke
+  return {
+    ...(fn.discovered ? { discovered: true } : {}),
+    ...(fn.status === 'skipped' && fn.error ? { reason: fn.error } : {}),
+    ...(release?.version ? { version: release.version } : {}),
+    ...(release?.alias ? { alias: { ...release.alias } } : {}),
+    ...(smoke
+      ? {
+          smoke: {
+            passed: smoke.passed,
+            qualifier: smoke.qualifier,
+            durationMs: smoke.durationMs,
+            ...(smoke.errorType ? { errorType: smoke.errorType } : {}),
+            ...(smoke.errorMessage ? { errorMessage: smoke.errorMessage } : {})
+          }
+        }
+      : {}),
+    ...(release?.rolledBack ? { rolledBack: true } : {})
   }
 }
 
