@@ -26,6 +26,7 @@ function report(packages: number, findings: number, excluded = 0, importFailures
       providedByRuntime: true
     })),
     builtFromSdist: [],
+    heldBack: [],
     slimmed: { files: 0, bytes: 0 },
     findings: Array.from({ length: findings }, (_, i): Finding => {
       const file = `${name(i % packages)}/_native_${i}.so`

@@ -5,8 +5,15 @@ import { STATUS_CODES } from 'node:http'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MIN_PIP, WHEEL_MACHINE, cpythonTag, platformTags } from '../facts.js'
+import {
+  CANDIDATES_RECORDER,
+  heldBackByGlibc,
+  readSeenOnIndex,
+  unavailableReason,
+  type HeldBack
+} from './candidates.js'
 import { redact, withoutCredentials } from '../secrets.js'
-import { LOCAL_WHY, canonicalName, requirementName } from '../sources/pep508.js'
+import { LOCAL_WHY, canonicalName, parseRequirement, requirementName } from '../sources/pep508.js'
 import { lambdaMarkerEnvironment, type HashMismatch, type LockedPins } from '../sources/index.js'
 import type { Target } from '../facts.js'
 
@@ -43,6 +50,8 @@ export interface PipResult {
   installed: InstalledDistribution[]
   /** Pure packages that had only an sdist, built to wheels on the runner. */
   builtFromSdist: string[]
+  /** Packages the runtime's glibc held back to an older version than the newest on the index. */
+  heldBack: HeldBack[]
 }
 
 /** A requirement pip could not satisfy; carries the name so the caller can point at its line. */
@@ -289,7 +298,7 @@ collector = logging.getLogger("pip._internal.index.collector")
 collector.setLevel(logging.DEBUG)
 collector.addHandler(IndexPages())
 `
-const PIP_FOR_LAMBDA = `${MARKERS_FOR_LAMBDA}${INDEX_PAGES}
+const PIP_FOR_LAMBDA = `${MARKERS_FOR_LAMBDA}${INDEX_PAGES}${CANDIDATES_RECORDER}
 sys.argv[0] = "pip"
 try:
     runpy.run_module("pip", run_name="__main__", alter_sys=True)
@@ -400,7 +409,13 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
     )
     const output = await core.group('pip install', () => runPip(install.python, args))
     if (output.exitCode === 0) {
-      return { installed: await readReport(reportFile), builtFromSdist }
+      const installed = await readReport(reportFile)
+      const seen = await readSeenOnIndex(indexPagesFile)
+      return {
+        installed,
+        builtFromSdist,
+        heldBack: heldBackByGlibc(seen, installed, install.target)
+      }
     }
     const mismatch = hashMismatch(output.stderr)
     if (mismatch && builtFromSdist.includes(mismatch.name)) {
@@ -423,6 +438,22 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
     if (unreachable) {
       throw new UnresolvableRequirement(
         unreachable,
+        missing.requirement,
+        missing.name,
+        missing.requiredBy
+      )
+    }
+    // what the files pip saw need instead (a newer glibc, another CPython): no sdist build then
+    const reason = unavailableReason(
+      await readSeenOnIndex(indexPagesFile),
+      missing.name,
+      specifierOf(missing.requirement),
+      install.target,
+      missing.requiredBy
+    )
+    if (reason) {
+      throw new UnresolvableRequirement(
+        reason,
         missing.requirement,
         missing.name,
         missing.requiredBy
@@ -509,6 +540,15 @@ function noDistribution(missing: Unresolved, target: Target): UnresolvableRequir
     name,
     requiredBy
   )
+}
+
+/** The version clauses of a requirement pip printed, "" when it has none or cannot be read. */
+function specifierOf(requirement: string): string {
+  try {
+    return parseRequirement(requirement).specifier
+  } catch {
+    return ''
+  }
 }
 
 export function describeTarget(target: Target): string {
