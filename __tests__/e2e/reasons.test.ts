@@ -1,14 +1,24 @@
 // The bundled action (dist/index.js) on Node 24 with real pip against loopback indexes of wheels
 // built here, about what it says when the index has no fitting version, or only an older one,
 // for the runtime: the reason (a newer glibc, another CPython, another machine) said once, and
-// the packages the runtime's glibc held back, from what pip saw during its one run.
-// publish: false throughout.
+// the packages the runtime's glibc held back, from what pip saw during its one run. Then locks
+// that name their own index, built with no index-url input. publish: false throughout.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { annotationLocations, failure, runAction, type ActionRun } from '../support/action.js'
+import { catalog } from '../support/catalog.js'
 import { startIndex, type PackageIndex } from '../support/index-server.js'
+import {
+  pipfile,
+  pipfileLock,
+  poetryLock,
+  pyprojectToml,
+  uvLock,
+  type LockedProject
+} from '../support/locks.js'
+import { closedPort } from '../support/loopback.js'
 import { buildSdist, buildWheel, type Distribution } from '../support/wheels.js'
 
 /** A compiled package's wheel for one tag; the module is Python, enough for pip and the checks. */
@@ -142,5 +152,142 @@ describe('a package the runtime glibc held back', () => {
     expect(packagesOf(run)).toEqual(['arrowlike 1.0.0'])
     expect(run.summary).not.toContain('Held back')
     expect(run.stdout).not.toContain('::notice::the glibc')
+  })
+})
+
+/** A small locked service: greeter, which brings tinyjson. */
+const SERVICE: LockedProject = {
+  name: 'svc',
+  version: '0.1.0',
+  requiresPython: '>=3.10',
+  dependencies: [{ name: 'greeter' }],
+  packages: [
+    {
+      name: 'greeter',
+      version: '1.0.0',
+      dependencies: [{ name: 'tinyjson', specifier: '>=1.0' }]
+    },
+    { name: 'tinyjson', version: '1.0.0' }
+  ]
+}
+
+/** A pyproject.toml with Poetry sources after the project table. */
+function withPoetrySource(project: LockedProject, url: string, priority: string): string {
+  return `${pyprojectToml(project)}
+[[tool.poetry.source]]
+name = "private"
+url = "${url}"
+priority = "${priority}"
+`
+}
+
+describe("a lock's own index, with no index-url input", () => {
+  let lockIndex: PackageIndex
+  beforeAll(async () => {
+    lockIndex = await startIndex(catalog())
+  })
+  afterAll(async () => {
+    await lockIndex?.close()
+  })
+
+  async function buildLock(
+    files: (url: string) => Record<string, string>,
+    requirements: string,
+    inputs: Record<string, string> = {},
+    env: Record<string, string> = {}
+  ): Promise<ActionRun> {
+    const project = await mkdtemp(path.join(os.tmpdir(), 'project-'))
+    for (const [name, text] of Object.entries(files(lockIndex.url))) {
+      await writeFile(path.join(project, name), text)
+    }
+    return runAction(
+      { publish: 'false', runtime: 'python3.12', requirements, ...inputs },
+      { cwd: project, env }
+    )
+  }
+
+  it.each([
+    {
+      file: 'Pipfile.lock',
+      files: (url: string) => ({
+        'Pipfile.lock': pipfileLock(SERVICE, url),
+        Pipfile: pipfile(SERVICE, url)
+      }),
+      from: 'Pipfile.lock _meta.sources "pypi"'
+    },
+    {
+      file: 'poetry.lock',
+      files: (url: string) => ({
+        'poetry.lock': poetryLock(SERVICE),
+        'pyproject.toml': withPoetrySource(SERVICE, url, 'primary')
+      }),
+      from: 'pyproject.toml [[tool.poetry.source]] "private" (primary)'
+    },
+    {
+      file: 'uv.lock',
+      files: (url: string) => ({
+        'uv.lock': uvLock(SERVICE, url),
+        'pyproject.toml': pyprojectToml(SERVICE)
+      }),
+      from: 'uv.lock (source registry)'
+    }
+  ])(
+    '$file: pip installs from it, and the log says where it came from',
+    async ({ file, files, from }) => {
+      const before = lockIndex.requests.length
+      const run = await buildLock(files, file)
+      expect(run.exitCode, run.stdout).toBe(0)
+      expect(packagesOf(run)).toEqual(['greeter 1.0.0', 'tinyjson 1.0.0'])
+      expect(run.stdout).toContain(`index: ${lockIndex.url} (${from})`)
+      expect(lockIndex.requests.slice(before)).toContain('/simple/greeter/')
+    }
+  )
+
+  it('Pipfile.lock: a ${VAR} in the source URL is expanded as pipenv does, and the credential stays out of the log', async () => {
+    const token = 's3cr3t-t0ken'
+    const run = await buildLock(
+      url => ({
+        'Pipfile.lock': pipfileLock(SERVICE, url.replace('http://', 'http://ci:${INDEX_TOKEN}@'))
+      }),
+      'Pipfile.lock',
+      {},
+      { INDEX_TOKEN: token }
+    )
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(run.stdout).toContain(`::add-mask::${token}`)
+    const logged = run.stdout
+      .split('\n')
+      .filter(line => !line.startsWith('::add-mask::'))
+      .join('\n')
+    expect(logged).not.toContain(token)
+    expect(logged).toContain(`index: ${lockIndex.url.replace('http://', 'http://***@')}`)
+  })
+
+  it("an index-url input wins over the lock's index", async () => {
+    const port = await closedPort()
+    const run = await buildLock(
+      () => ({ 'Pipfile.lock': pipfileLock(SERVICE, `http://127.0.0.1:${port}/simple/`) }),
+      'Pipfile.lock',
+      { 'index-url': lockIndex.url }
+    )
+    expect(run.exitCode, run.stdout).toBe(0)
+    expect(run.stdout).toContain(
+      `index: ${lockIndex.url} (index-url) wins over http://127.0.0.1:${port}/simple/ (Pipfile.lock _meta.sources "pypi")`
+    )
+  })
+
+  it("names the lock's index when it cannot be reached, not PyPI", async () => {
+    const port = await closedPort()
+    const url = `http://127.0.0.1:${port}/simple/`
+    const run = await buildLock(
+      () => ({ 'Pipfile.lock': pipfileLock(SERVICE, url) }),
+      'Pipfile.lock'
+    )
+    expect(run.exitCode).toBe(1)
+    expect(failure(run)).toMatch(
+      new RegExp(
+        `^Pipfile\\.lock _meta\\.sources "pypi": ${url.replace(/\./g, '\\.')} could not be reached for greeter`
+      )
+    )
   })
 })

@@ -8,6 +8,7 @@ import type { ActionInputs } from '../inputs.js'
 import { layerFileStem } from '../names.js'
 import { workspacePath } from '../sources/common.js'
 import { hashMismatchMessage, type DependencySource } from '../sources/index.js'
+import { pipIndexes } from '../sources/indexes.js'
 import { FailureAt } from '../errors.js'
 import { annotateFindings, type Origin } from './annotations.js'
 import { describeHeldBack, type HeldBack } from './candidates.js'
@@ -49,15 +50,18 @@ export async function buildLayer(
   checkInterpreter: ImportCheckInterpreter
 ): Promise<BuildReport> {
   const siteDir = path.join(workDir, 'python')
+  const indexes = pipIndexes(inputs, source.indexes)
+  for (const line of indexes.log) core.info(line)
   const pip = {
     python: inputs.python,
     target: inputs.target,
     requirementsFile: source.requirementsFile,
     siteDir,
     workDir,
-    indexUrl: inputs.indexUrl,
-    extraIndexUrls: inputs.extraIndexUrls,
-    pipArgs: inputs.pipArgs,
+    indexUrl: indexes.indexUrl,
+    extraIndexUrls: indexes.extraIndexUrls,
+    namedIndexes: indexes.named,
+    pipArgs: [...indexes.trustedHosts.flatMap(host => ['--trusted-host', host]), ...inputs.pipArgs],
     // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
     noDeps: source.kind !== 'requirements' && source.kind !== 'pyproject',
     requireHashes: source.hashed,

@@ -16,6 +16,7 @@ import { redact, withoutCredentials } from '../secrets.js'
 import { LOCAL_WHY, canonicalName, parseRequirement, requirementName } from '../sources/pep508.js'
 import { lambdaMarkerEnvironment, type HashMismatch, type LockedPins } from '../sources/index.js'
 import type { Target } from '../facts.js'
+import type { NamedIndex } from '../sources/indexes.js'
 
 /** One pip run: what to install, for which Lambda target, into which folder. */
 export interface PipInstall {
@@ -28,6 +29,8 @@ export interface PipInstall {
   workDir: string
   indexUrl?: string
   extraIndexUrls: string[]
+  /** Where each index came from, when not all from the inputs (a lock's own index). */
+  namedIndexes?: NamedIndex[]
   pipArgs: string[]
   /** The requirements are a complete, locked set: install exactly them. */
   noDeps?: boolean
@@ -664,7 +667,7 @@ export function indexFailure(
   pages: IndexPages,
   packageName: string,
   stderr: string,
-  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs'>
+  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs' | 'namedIndexes'>
 ): string | undefined {
   const name = canonicalName(packageName)
   const isFor = (page: string): boolean => canonicalName(projectOfPage(page)) === name
@@ -721,9 +724,11 @@ function indexKey(url: string): string {
 /** Names an index by the input that gave it to pip, or as pip's own configuration. */
 function indexNamed(
   root: string,
-  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs'>
+  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs' | 'namedIndexes'>
 ): string {
   const key = indexKey(root)
+  const named = install.namedIndexes?.find(index => indexKey(index.url) === key)
+  if (named) return `${named.from}: ${redact(named.url)}`
   if (install.indexUrl && indexKey(install.indexUrl) === key) {
     return `index-url: ${redact(install.indexUrl)}`
   }

@@ -11,7 +11,8 @@ import {
   readSourceText,
   readToml
 } from './common.js'
-import { type LockedPin, lockedSource, pipHashes } from './locks.js'
+import { pipfileIndexes } from './indexes.js'
+import { type LockedPin, lockedSource, pipHashes, withIndexes } from './locks.js'
 import { markerMatches } from './markers.js'
 import { LOCAL_WHY, VCS_WHY, canonicalName } from './pep508.js'
 
@@ -70,7 +71,13 @@ export async function readPipfileLock(context: ReadContext): Promise<DependencyS
       })
     }
   }
-  return lockedSource(context, 'Pipfile.lock', pins, await pipfileNames(context, sections))
+  const source = await lockedSource(
+    context,
+    'Pipfile.lock',
+    pins,
+    await pipfileNames(context, sections)
+  )
+  return withIndexes(source, pipfileIndexes(doc._meta, where))
 }
 
 function entryProblem(entry: PipfileEntry): string | undefined {

@@ -9,7 +9,8 @@ import {
   isTable,
   readToml
 } from './common.js'
-import { type LockedPin, lockedSource, pipHashes, tomlPackageLines } from './locks.js'
+import { uvIndexes } from './indexes.js'
+import { type LockedPin, lockedSource, pipHashes, tomlPackageLines, withIndexes } from './locks.js'
 import { markerMatches } from './markers.js'
 import { LOCAL_WHY, VCS_WHY, canonicalName } from './pep508.js'
 
@@ -132,7 +133,11 @@ export async function readUvLock(context: ReadContext): Promise<DependencySource
     const hashes = pipHashes([p.sdist?.hash, ...(p.wheels ?? []).map(w => w.hash)])
     return { name, version: p.version ?? '', url: p.source?.url, hashes, line }
   })
-  return lockedSource(context, 'uv.lock', pins, direct)
+  const registries = [...selected.keys()].flatMap(p => p.source?.registry ?? [])
+  return withIndexes(
+    await lockedSource(context, 'uv.lock', pins, direct),
+    uvIndexes(registries, where)
+  )
 }
 
 /** The project the lock was made for: the workspace member at `.`, or the only member. */
