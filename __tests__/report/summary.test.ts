@@ -83,6 +83,26 @@ describe('buildSummary', () => {
   })
 })
 
+describe('the packages the runtime glibc held back', () => {
+  it('are a table naming the runtimes that would take the newest, and absent when there are none', () => {
+    const heldBack = [
+      {
+        name: 'numpy',
+        installed: '2.2.6',
+        newest: '2.4.6',
+        needs: 'manylinux_2_28',
+        takenBy: 'python3.12+'
+      }
+    ]
+    const markdown = buildSummary({ ...report(3, 0), heldBack })
+    expect(markdown).toContain(
+      '**Held back by glibc 2.26** (python3.11, Amazon Linux 2): 1 package is older than the newest on the index.'
+    )
+    expect(markdown).toContain('| numpy | 2.2.6 | 2.4.6 | manylinux_2_28 | python3.12+ |')
+    expect(buildSummary(report(3, 0))).not.toContain('Held back')
+  })
+})
+
 describe('failureSummary', () => {
   it('says what was asked and what failed, the message kept as text', () => {
     const markdown = failureSummary('no-such==1.0: no version <on the index>\nsecond line', {
