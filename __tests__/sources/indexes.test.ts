@@ -78,6 +78,19 @@ describe('[[tool.poetry.source]] by priority', () => {
   })
 })
 
+describe('PyPI named by a lock', () => {
+  it("is left to pip, so the runner's pip configuration (a mirror, CodeArtifact) still applies", () => {
+    const pypi = { sources: [{ name: 'pypi', url: 'https://pypi.org/simple', verify_ssl: true }] }
+    expect(pipfileIndexes(pypi, 'Pipfile.lock')).toBeUndefined()
+    const mixed = uvIndexes(
+      ['https://pypi.org/simple', 'https://pypi.org/simple', 'https://private/simple'],
+      'uv.lock'
+    )
+    expect(mixed?.index).toBeUndefined()
+    expect(mixed?.extra.map(i => i.url)).toEqual(['https://private/simple'])
+  })
+})
+
 describe('uv.lock registries and the index-url input', () => {
   it('takes the registry most packages come from as the index', () => {
     const indexes = uvIndexes(

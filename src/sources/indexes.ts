@@ -44,8 +44,23 @@ function hostOf(url: string): string | undefined {
   }
 }
 
-function indexes(named: NamedIndex[], index?: NamedIndex, trustedHosts: string[] = []) {
+/**
+ * PyPI named by a lock is what pip asks anyway when not configured otherwise; passing it would
+ * override the runner's pip configuration (a mirror, CodeArtifact), so it is left to pip.
+ */
+function isPypi(url: string): boolean {
+  return ['pypi.org', 'pypi.python.org'].includes(hostOf(url) ?? '')
+}
+
+function indexes(
+  extra: NamedIndex[],
+  first?: NamedIndex,
+  trustedHosts: string[] = []
+): SourceIndexes | undefined {
+  const index = first && !isPypi(first.url) ? first : undefined
+  const named = extra.filter(i => !isPypi(i.url))
   const all = index ? [index, ...named] : named
+  if (all.length === 0) return undefined
   return {
     ...(index ? { index } : {}),
     extra: named,
