@@ -81,6 +81,17 @@ describe('how the files of a version stand against a Lambda target', () => {
   })
 })
 
+describe('what the index may list that pip itself skips', () => {
+  it('reads an unreadable requires-python as no obstacle, and odd file names as no version', () => {
+    expect(fitOfVersion([file('x-1.0-py3-none-any.whl', '>=3.9.*')], py311)).toEqual({
+      kind: 'fits'
+    })
+    const odd = seen({ x: [file('x-not a version-py3-none-any.whl'), file('x.exe')] })
+    expect(unavailableReason(odd, 'x', '', py311)).toBeUndefined()
+    expect(heldBackByGlibc(odd, [{ name: 'x', version: '1.0' }], py311)).toEqual([])
+  })
+})
+
 describe('why no version fits', () => {
   it('names the asked version, what its wheels need, the newest that fits and the runtimes that take it', () => {
     expect(unavailableReason(seen({ numpy: NUMPY }), 'numpy', '==2.4.6', py311)).toBe(

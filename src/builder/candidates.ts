@@ -158,7 +158,7 @@ export function fitOfVersion(files: IndexFile[], target: Target): Fit {
   const machine = WHEEL_MACHINE[target.architecture]
   const wheels = files.filter(f => f.filename.endsWith('.whl'))
   const needsPython = files.find(
-    f => f.requiresPython && !satisfiesSpecifiers(runtime.pythonVersion, f.requiresPython)
+    f => f.requiresPython && !pythonAllowed(runtime.pythonVersion, f.requiresPython)
   )
   if (needsPython && files.every(f => f.requiresPython === needsPython.requiresPython)) {
     return { kind: 'requiresPython', requiresPython: needsPython.requiresPython }
@@ -197,6 +197,15 @@ export function fitOfVersion(files: IndexFile[], target: Target): Fit {
   if (machines.size > 0) return { kind: 'architecture', machines: [...machines].sort() }
   if (platforms.size > 0) return { kind: 'platform', platforms: [...platforms].sort() }
   return { kind: 'sdist' }
+}
+
+/** pip skips a file whose requires-python it cannot read, so it is taken as no obstacle here. */
+function pythonAllowed(pythonVersion: string, requiresPython: string): boolean {
+  try {
+    return satisfiesSpecifiers(pythonVersion, requiresPython)
+  } catch {
+    return true
+  }
 }
 
 /** A project's files by version, newest first; yanked files and unparseable names left out. */
@@ -272,6 +281,21 @@ export function unavailableReason(
   target: Target,
   requiredBy?: string
 ): string | undefined {
+  try {
+    return reasonFromFiles(seen, name, requirementSpecifier, target, requiredBy)
+  } catch {
+    // an index listing nothing here expects (odd names, odd versions) keeps the usual message
+    return undefined
+  }
+}
+
+function reasonFromFiles(
+  seen: SeenOnIndex,
+  name: string,
+  requirementSpecifier: string,
+  target: Target,
+  requiredBy?: string
+): string | undefined {
   const project = canonicalName(name)
   const files = seen.files.get(project) ?? []
   const specifier = seen.specifiers.get(project) ?? requirementSpecifier
@@ -333,6 +357,19 @@ export interface HeldBack {
  * admit) has wheels for the target's interpreter and machine, but only for a newer glibc.
  */
 export function heldBackByGlibc(
+  seen: SeenOnIndex,
+  installed: Array<{ name: string; version: string }>,
+  target: Target
+): HeldBack[] {
+  try {
+    return findHeldBack(seen, installed, target)
+  } catch {
+    // a report, never a reason to fail a build that worked
+    return []
+  }
+}
+
+function findHeldBack(
   seen: SeenOnIndex,
   installed: Array<{ name: string; version: string }>,
   target: Target
