@@ -6,7 +6,7 @@ import { planExtraFiles } from './builder/extra-files.js'
 import { buildLayer, buildProblems, type BuildReport } from './builder/index.js'
 import { checkPrebuiltZip } from './builder/prebuilt.js'
 import { preflightBuild } from './builder/preflight.js'
-import { errorMessage } from './errors.js'
+import { errorMessage, FailureAt } from './errors.js'
 import { readInputs, type ActionInputs } from './inputs.js'
 import { layerFileStem } from './names.js'
 import { maskSecrets } from './secrets.js'
@@ -111,7 +111,11 @@ export async function run(): Promise<void> {
     await writeSummary(failureSummary(maskSecrets(message, secrets), inputs)).catch(summaryError =>
       core.warning(`could not write the job summary: ${errorMessage(summaryError)}`)
     )
-    core.setFailed(message)
+    if (error instanceof FailureAt) {
+      // setFailed's annotation has no line: this one is the failure, at the line it is about
+      core.error(message, { file: error.file, startLine: error.line })
+      process.exitCode = core.ExitCode.Failure
+    } else core.setFailed(message)
   }
 }
 

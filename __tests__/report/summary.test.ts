@@ -32,6 +32,7 @@ function report(packages: number, findings: number, excluded = 0, importFailures
       providedByRuntime: true
     })),
     builtFromSdist: [],
+    heldBack: [],
     slimmed: { files: 0, bytes: 0 },
     findings: Array.from({ length: findings }, (_, i): Finding => {
       const file = `${name(i % packages)}/_native_${i}.so`
@@ -85,6 +86,26 @@ describe('buildSummary', () => {
       '- package-00001 1.0.0: package-00001/_native_1.so needs GLIBC_2.28; python3.11 (Amazon Linux 2) has 2.26'
     )
     expect(markdown).not.toContain('… and')
+  })
+})
+
+describe('the packages the runtime glibc held back', () => {
+  it('are a table naming the runtimes that would take the newest, and absent when there are none', () => {
+    const heldBack = [
+      {
+        name: 'numpy',
+        installed: '2.2.6',
+        newest: '2.4.6',
+        needs: 'manylinux_2_28',
+        takenBy: 'python3.12+'
+      }
+    ]
+    const markdown = buildSummary({ ...report(3, 0), heldBack })
+    expect(markdown).toContain(
+      '**Held back by glibc 2.26** (python3.11, Amazon Linux 2): 1 package is older than the newest on the index.'
+    )
+    expect(markdown).toContain('| numpy | 2.2.6 | 2.4.6 | manylinux_2_28 | python3.12+ |')
+    expect(buildSummary(report(3, 0))).not.toContain('Held back')
   })
 })
 

@@ -8,7 +8,10 @@ import type { ActionInputs } from '../inputs.js'
 import { layerFileStem } from '../names.js'
 import { workspacePath } from '../sources/common.js'
 import { hashMismatchMessage, type DependencySource } from '../sources/index.js'
-import { annotate, annotateFindings, originOf } from './annotations.js'
+import { pipIndexes } from '../sources/indexes.js'
+import { FailureAt } from '../errors.js'
+import { annotate, annotateFindings, originOf, type Origin } from './annotations.js'
+import { describeHeldBack, type HeldBack } from './candidates.js'
 import {
   prepareImportCheck,
   runImportCheck,
@@ -36,6 +39,8 @@ export interface BuildReport {
   local?: string[]
   /** Files the `files` input added, at their layer paths. */
   extraFiles?: ExtraFile[]
+  /** Packages the runtime's glibc held back to an older version than the newest on the index. */
+  heldBack: HeldBack[]
   slimmed: { files: number; bytes: number }
   findings: Finding[]
   verify: 'error' | 'warn' | 'off'
@@ -52,15 +57,18 @@ export async function buildLayer(
   extraFiles: ExtraFile[] = []
 ): Promise<BuildReport> {
   const siteDir = path.join(workDir, 'python')
+  const indexes = pipIndexes(inputs, source.indexes)
+  for (const line of indexes.log) core.info(line)
   const pip = {
     python: inputs.python,
     target: inputs.target,
     requirementsFile: source.requirementsFile,
     siteDir,
     workDir,
-    indexUrl: inputs.indexUrl,
-    extraIndexUrls: inputs.extraIndexUrls,
-    pipArgs: inputs.pipArgs,
+    indexUrl: indexes.indexUrl,
+    extraIndexUrls: indexes.extraIndexUrls,
+    namedIndexes: indexes.named,
+    pipArgs: [...indexes.trustedHosts.flatMap(host => ['--trusted-host', host]), ...inputs.pipArgs],
     // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
     noDeps: source.kind !== 'requirements' && source.kind !== 'pyproject',
     requireHashes: source.hashed,
@@ -71,18 +79,21 @@ export async function buildLayer(
     ...pip,
     localRequirements: local.requirementsFile
   }).catch(error => {
+    // the step fails once, with its error at the requirement's line when there is one
     if (error instanceof UnresolvableRequirement) {
       const parent = error.requiredBy ? source.origin(error.requiredBy) : undefined
-      annotate('error', error.message, source.origin(error.packageName) ?? parent)
+      throw failureAt(error.message, source.origin(error.packageName) ?? parent)
     }
     if (error instanceof HashCheckFailed) {
       const message = hashMismatchMessage(source, error.mismatch)
-      annotate('error', message, source.origin(error.mismatch.name))
-      throw new Error(message)
+      throw failureAt(message, source.origin(error.mismatch.name))
     }
     throw error
   })
   await forgetLocalWheelPaths(siteDir, local.wheels)
+  if (installed.heldBack.length > 0) {
+    core.notice(heldBackNotice(installed.heldBack, inputs.target))
+  }
   // pip counts every pin of a lock as requested; the lock knows what the project asked for
   const distributions = pip.noDeps
     ? installed.installed.map(d => ({ ...d, requested: source.directNames.includes(d.name) }))
@@ -138,12 +149,31 @@ export async function buildLayer(
     builtFromSdist: installed.builtFromSdist,
     local: local.wheels.map(w => w.name),
     extraFiles,
+    heldBack: installed.heldBack,
     slimmed: pruned.slimmed,
     findings,
     verify: inputs.verify,
     importCheck,
     zip
   }
+}
+
+function failureAt(message: string, origin: Origin | undefined): Error {
+  return origin
+    ? new FailureAt(message, workspacePath(origin.file), origin.line)
+    : new Error(message)
+}
+
+/** Held-back packages fit one notice (GitHub shows ten per step); the summary lists them all. */
+const HELD_BACK_IN_NOTICE = 5
+
+function heldBackNotice(heldBack: HeldBack[], target: Target): string {
+  const more = heldBack.length - HELD_BACK_IN_NOTICE
+  return [
+    `the glibc of ${target.runtime.name} held back ${heldBack.length === 1 ? 'a package' : `${heldBack.length} packages`} to an older version than the newest on the index:`,
+    ...heldBack.slice(0, HELD_BACK_IN_NOTICE).map(h => `  ${describeHeldBack(h, target)}`),
+    ...(more > 0 ? [`  … and ${more} more in the job summary`] : [])
+  ].join('\n')
 }
 
 async function stripLayer(

@@ -5,10 +5,18 @@ import { STATUS_CODES } from 'node:http'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MIN_PIP, WHEEL_MACHINE, cpythonTag, platformTags } from '../facts.js'
+import {
+  CANDIDATES_RECORDER,
+  heldBackByGlibc,
+  readSeenOnIndex,
+  unavailableReason,
+  type HeldBack
+} from './candidates.js'
 import { redact, withoutCredentials } from '../secrets.js'
-import { canonicalName, requirementName } from '../sources/pep508.js'
+import { canonicalName, parseRequirement, requirementName } from '../sources/pep508.js'
 import { lambdaMarkerEnvironment, type HashMismatch, type LockedPins } from '../sources/index.js'
 import type { Target } from '../facts.js'
+import type { NamedIndex } from '../sources/indexes.js'
 
 /** One pip run: what to install, for which Lambda target, into which folder. */
 export interface PipInstall {
@@ -21,6 +29,8 @@ export interface PipInstall {
   workDir: string
   indexUrl?: string
   extraIndexUrls: string[]
+  /** Where each index came from, when not all from the inputs (a lock's own index). */
+  namedIndexes?: NamedIndex[]
   pipArgs: string[]
   /** The requirements are a complete, locked set: install exactly them. */
   noDeps?: boolean
@@ -45,6 +55,8 @@ export interface PipResult {
   installed: InstalledDistribution[]
   /** Pure packages that had only an sdist, built to wheels on the runner. */
   builtFromSdist: string[]
+  /** Packages the runtime's glibc held back to an older version than the newest on the index. */
+  heldBack: HeldBack[]
 }
 
 /** A requirement pip could not satisfy; carries the name so the caller can point at its line. */
@@ -292,7 +304,7 @@ collector = logging.getLogger("pip._internal.index.collector")
 collector.setLevel(logging.DEBUG)
 collector.addHandler(IndexPages())
 `
-const PIP_FOR_LAMBDA = `${MARKERS_FOR_LAMBDA}${INDEX_PAGES}
+const PIP_FOR_LAMBDA = `${MARKERS_FOR_LAMBDA}${INDEX_PAGES}${CANDIDATES_RECORDER}
 sys.argv[0] = "pip"
 try:
     runpy.run_module("pip", run_name="__main__", alter_sys=True)
@@ -403,7 +415,13 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
     )
     const output = await core.group('pip install', () => runPip(install.python, args))
     if (output.exitCode === 0) {
-      return { installed: await readReport(reportFile), builtFromSdist }
+      const installed = await readReport(reportFile)
+      const seen = await readSeenOnIndex(indexPagesFile)
+      return {
+        installed,
+        builtFromSdist,
+        heldBack: heldBackByGlibc(seen, installed, install.target)
+      }
     }
     const mismatch = hashMismatch(output.stderr)
     if (mismatch && builtFromSdist.includes(mismatch.name)) {
@@ -426,6 +444,22 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
     if (unreachable) {
       throw new UnresolvableRequirement(
         unreachable,
+        missing.requirement,
+        missing.name,
+        missing.requiredBy
+      )
+    }
+    // what the files pip saw need instead (a newer glibc, another CPython): no sdist build then
+    const reason = unavailableReason(
+      await readSeenOnIndex(indexPagesFile),
+      missing.name,
+      specifierOf(missing.requirement),
+      install.target,
+      missing.requiredBy
+    )
+    if (reason) {
+      throw new UnresolvableRequirement(
+        reason,
         missing.requirement,
         missing.name,
         missing.requiredBy
@@ -512,6 +546,15 @@ function noDistribution(missing: Unresolved, target: Target): UnresolvableRequir
     name,
     requiredBy
   )
+}
+
+/** The version clauses of a requirement pip printed, "" when it has none or cannot be read. */
+function specifierOf(requirement: string): string {
+  try {
+    return parseRequirement(requirement).specifier
+  } catch {
+    return ''
+  }
 }
 
 export function describeTarget(target: Target): string {
@@ -627,7 +670,7 @@ export function indexFailure(
   pages: IndexPages,
   packageName: string,
   stderr: string,
-  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs'>
+  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs' | 'namedIndexes'>
 ): string | undefined {
   const name = canonicalName(packageName)
   const isFor = (page: string): boolean => canonicalName(projectOfPage(page)) === name
@@ -684,9 +727,11 @@ function indexKey(url: string): string {
 /** Names an index by the input that gave it to pip, or as pip's own configuration. */
 function indexNamed(
   root: string,
-  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs'>
+  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs' | 'namedIndexes'>
 ): string {
   const key = indexKey(root)
+  const named = install.namedIndexes?.find(index => indexKey(index.url) === key)
+  if (named) return `${named.from}: ${redact(named.url)}`
   if (install.indexUrl && indexKey(install.indexUrl) === key) {
     return `index-url: ${redact(install.indexUrl)}`
   }

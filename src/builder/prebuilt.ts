@@ -77,6 +77,7 @@ export async function checkPrebuiltZip(
       packages,
       excluded: [],
       builtFromSdist: [],
+      heldBack: [],
       slimmed: { files: 0, bytes: 0 },
       findings,
       verify,

@@ -62,6 +62,7 @@ export function buildSummary(report: BuildReport): string {
   lines.push(`**Verification:** ${verificationLine(report)}`, '')
   lines.push(`**Import check:** ${report.importCheck.summary}`, '')
   lines.push(...foldedList('import failures', report.importCheck.failures))
+  lines.push(...heldBackSection(report))
   const packageRows = largestFirst(report.packages).map(pkg => {
     const notes = [
       pkg.requested ? 'requested' : 'dependency',
@@ -106,6 +107,32 @@ export function buildSummary(report: BuildReport): string {
     ''
   )
   return lines.join('\n')
+}
+
+/**
+ * Packages pip took older than the newest on the index because the runtime's glibc is too old
+ * for the newest's wheels: a silent downgrade unless said, with the runtimes that would take it.
+ */
+function heldBackSection(report: BuildReport): string[] {
+  const held = report.heldBack
+  if (held.length === 0) return []
+  const [major, minor] = report.target.runtime.glibcCeiling
+  const rows = held.map(
+    h =>
+      `| ${h.name} | ${h.installed} | ${h.newest} | ${h.needs} | ${h.takenBy || 'none on this architecture'} |`
+  )
+  return [
+    `**Held back by glibc ${major}.${minor}** (${report.target.runtime.name}, ${report.target.runtime.os}): ${held.length === 1 ? '1 package is' : `${held.length} packages are`} older than the newest on the index.`,
+    '',
+    ...folded(
+      'packages held back',
+      [
+        '| package | in the layer | newest on the index | its wheels need | runtimes that take it |',
+        '|---|---|---|---|---|'
+      ],
+      rows
+    )
+  ]
 }
 
 function verificationLine(report: BuildReport): string {

@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import { type TomlTable, TomlError, parse as parseToml } from 'smol-toml'
 import { ACTION_NAME } from '../facts.js'
 import type { Target } from '../facts.js'
+import type { SourceIndexes } from './indexes.js'
 import { satisfiesSpecifiers, type MarkerEnvironment } from './markers.js'
 
 export type SourceKind = 'requirements' | 'pyproject' | 'uv.lock' | 'poetry.lock' | 'Pipfile.lock'
@@ -32,6 +33,8 @@ export interface DependencySource {
   secrets?: string[]
   /** Projects in the workspace the action builds into wheels itself; not in requirementsFile. */
   localProjects?: LocalProject[]
+  /** The indexes a lock or its manifest names; pip uses them when no index-url input is given. */
+  indexes?: SourceIndexes
 }
 
 /**

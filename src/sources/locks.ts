@@ -13,6 +13,7 @@ import {
   localProjectProblem,
   writeGenerated
 } from './common.js'
+import type { SourceIndexes } from './indexes.js'
 import { canonicalName } from './pep508.js'
 
 export interface LockedPin {
@@ -108,6 +109,15 @@ export async function lockedSource(
     ...(hashed ? { locked } : {}),
     ...(localProjects.length ? { localProjects } : {})
   }
+}
+
+/** The source with the indexes its file names, their credentials among its secrets. */
+export function withIndexes(
+  source: DependencySource,
+  indexes: SourceIndexes | undefined
+): DependencySource {
+  if (!indexes) return source
+  return { ...source, indexes, secrets: [...(source.secrets ?? []), ...indexes.secrets] }
 }
 
 /** Where each `[[package]]` entry's `name = …` sits in a TOML lock, by name and version. */

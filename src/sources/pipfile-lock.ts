@@ -12,7 +12,14 @@ import {
   readSourceText,
   readToml
 } from './common.js'
-import { type LockedPin, lockedLocalProject, lockedSource, pipHashes } from './locks.js'
+import { pipfileIndexes } from './indexes.js'
+import {
+  type LockedPin,
+  lockedLocalProject,
+  lockedSource,
+  pipHashes,
+  withIndexes
+} from './locks.js'
 import { markerMatches } from './markers.js'
 import { VCS_WHY, canonicalName } from './pep508.js'
 
@@ -79,7 +86,8 @@ export async function readPipfileLock(context: ReadContext): Promise<DependencyS
     }
   }
   const direct = await pipfileNames(context, sections)
-  return lockedSource(context, 'Pipfile.lock', pins, direct, localProjects)
+  const source = await lockedSource(context, 'Pipfile.lock', pins, direct, localProjects)
+  return withIndexes(source, pipfileIndexes(doc._meta, where))
 }
 
 function entryProblem(entry: PipfileEntry): string | undefined {

@@ -15,12 +15,14 @@ import {
   readToml,
   stringsIn
 } from './common.js'
+import { poetryIndexes } from './indexes.js'
 import {
   type LockedPin,
   lockedLocalProject,
   lockedSource,
   pipHashes,
-  tomlPackageLines
+  tomlPackageLines,
+  withIndexes
 } from './locks.js'
 import {
   type MarkerEnvironment,
@@ -131,7 +133,15 @@ export async function readPoetryLock(context: ReadContext): Promise<DependencySo
     pins.push({ name, version: p.version, url, hashes: pipHashes(files.map(f => f.hash)), line })
   }
   const direct = manifest ? directNames(manifest, context) : undefined
-  return lockedSource(context, 'poetry.lock', pins, direct, localProjects)
+  // an explicit source serves only the locked packages that name it
+  const usedSources = new Set(
+    selected.flatMap(p => (p.source?.reference ? [p.source.reference.toLowerCase()] : []))
+  )
+  const indexes = poetryIndexes(pyproject, displayPath(pyprojectFile, context.cwd), usedSources)
+  return withIndexes(
+    await lockedSource(context, 'poetry.lock', pins, direct, localProjects),
+    indexes
+  )
 }
 
 /** Poetry 2: a package is in when one of its groups is asked and that group's marker holds. */

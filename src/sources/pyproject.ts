@@ -14,6 +14,7 @@ import {
   stringsIn,
   writeGenerated
 } from './common.js'
+import { poetryIndexes, type SourceIndexes } from './indexes.js'
 import { markerMatches, parseMarker } from './markers.js'
 import {
   type Requirement,
@@ -59,8 +60,16 @@ export async function readPyproject(context: ReadContext): Promise<DependencySou
     hashed: false,
     directNames: [...origins.keys()].sort(),
     origin: name => origins.get(canonicalName(name)),
-    identity: identityOf(lines)
+    identity: identityOf(lines),
+    ...withIndexes(poetryIndexes(doc, where, new Set()))
   }
+}
+
+/** The indexes of `[[tool.poetry.source]]`, their credentials among the secrets. */
+function withIndexes(
+  indexes: SourceIndexes | undefined
+): Pick<DependencySource, 'indexes' | 'secrets'> {
+  return indexes ? { indexes, secrets: indexes.secrets } : {}
 }
 
 /**

@@ -10,12 +10,14 @@ import {
   isTable,
   readToml
 } from './common.js'
+import { uvIndexes } from './indexes.js'
 import {
   type LockedPin,
   lockedLocalProject,
   lockedSource,
   pipHashes,
-  tomlPackageLines
+  tomlPackageLines,
+  withIndexes
 } from './locks.js'
 import { markerMatches } from './markers.js'
 import { VCS_WHY, canonicalName } from './pep508.js'
@@ -151,7 +153,11 @@ export async function readUvLock(context: ReadContext): Promise<DependencySource
     const hashes = pipHashes([p.sdist?.hash, ...(p.wheels ?? []).map(w => w.hash)])
     pins.push({ name, version: p.version ?? '', url: p.source?.url, hashes, line })
   }
-  return lockedSource(context, 'uv.lock', pins, direct, localProjects)
+  const registries = [...selected.keys()].flatMap(p => p.source?.registry ?? [])
+  return withIndexes(
+    await lockedSource(context, 'uv.lock', pins, direct, localProjects),
+    uvIndexes(registries, where)
+  )
 }
 
 /** The project the lock was made for: the workspace member at `.`, or the only member. */
