@@ -107,7 +107,8 @@ export async function withRecords(
         mode: 0o644,
         size: data.length,
         owner: dist.name,
-        source: { kind: 'bytes', data }
+        source: { kind: 'bytes', data },
+        stored: true
       } satisfies LayerFile
     })
   )
@@ -262,7 +263,8 @@ async function prepareEntry(file: LayerFile, level: number): Promise<PreparedEnt
   }
   const content = await layerFileContent(file)
   const crc = zlib.crc32(content)
-  const deflated = content.length >= 3 ? await deflateRaw(content, level) : undefined
+  const deflated =
+    content.length >= 3 && !file.stored ? await deflateRaw(content, level) : undefined
   if (deflated) {
     return {
       method: DEFLATE,

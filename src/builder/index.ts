@@ -1,6 +1,7 @@
 // The build half: requirements in, a verified, reproducible layer zip out. pip resolves and
-// installs for the Lambda target, then the tree is pruned, stripped, normalised, verified,
-// zipped and, once the zip is final, import-checked. Nothing here talks to AWS or writes outputs.
+// downloads wheels for the Lambda target; the layer zip is assembled from the wheels' own
+// compressed entries, pruned, stripped and verified on the way, and once the zip is final,
+// import-checked. Nothing here talks to AWS or writes outputs.
 import * as core from '@actions/core'
 import path from 'node:path'
 import type { Architecture, Target } from '../facts.js'
@@ -15,13 +16,30 @@ import {
   type ImportCheckInterpreter,
   type ImportCheckOutcome
 } from './import-check.js'
-import { HashCheckFailed, installRequirements, UnresolvableRequirement } from './pip.js'
-import { prune, type Exclusion } from './prune.js'
-import { normalizeRecords, readLayerPackages, type LayerPackage } from './site.js'
+import {
+  extractLayer,
+  installOrder,
+  layerFileContent,
+  mergeLayouts,
+  withRecords,
+  writeAssembledZip,
+  type ChosenWheel,
+  type DistributionLayout
+} from './assemble.js'
+import { layoutWheel, readWheelDistribution, type LayerFile } from './layout.js'
+import {
+  HashCheckFailed,
+  installRequirements,
+  UnresolvableRequirement,
+  type InstalledDistribution
+} from './pip.js'
+import { halfSetWarnings, pruneLayouts, type Exclusion } from './prune.js'
+import type { LayerPackage } from './site.js'
 import { checkSize } from './size.js'
-import { stripSharedObjects } from './strip.js'
-import { summarizeFindings, verifyLayer, type Finding } from './verify.js'
-import { writeLayerZip, type LayerZip } from './zip/index.js'
+import { stripLayerFiles } from './strip.js'
+import { summarizeFindings, verifyLayerFiles, type Finding } from './verify.js'
+import { readWheel } from './wheels.js'
+import type { LayerZip } from './zip/index.js'
 
 /** What the build made, for the outputs, the job summary and the AWS half. */
 export interface BuildReport {
@@ -37,7 +55,11 @@ export interface BuildReport {
   zip: LayerZip
 }
 
-/** pip → prune → strip → normalise → verify → zip → import check. */
+/**
+ * pip download → wheels read in place → prune and slim as filters over their entries → strip
+ * → verify in memory → the zip assembled from the wheels' compressed bytes → import check
+ * (from a tree extracted beside the zip, only when the check runs).
+ */
 export async function buildLayer(
   inputs: ActionInputs,
   source: DependencySource,
@@ -45,21 +67,23 @@ export async function buildLayer(
   checkInterpreter: ImportCheckInterpreter
 ): Promise<BuildReport> {
   const siteDir = path.join(workDir, 'python')
+  // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
+  const noDeps = source.kind !== 'requirements' && source.kind !== 'pyproject'
   const pip = {
     python: inputs.python,
     target: inputs.target,
     requirementsFile: source.requirementsFile,
     siteDir,
     workDir,
+    wheelDir: path.join(workDir, 'wheels'),
     indexUrl: inputs.indexUrl,
     extraIndexUrls: inputs.extraIndexUrls,
     pipArgs: inputs.pipArgs,
-    // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
-    noDeps: source.kind !== 'requirements' && source.kind !== 'pyproject',
+    noDeps,
     requireHashes: source.hashed,
     locked: source.locked
   }
-  const installed = await installRequirements(pip).catch(error => {
+  const downloaded = await installRequirements(pip).catch(error => {
     if (error instanceof UnresolvableRequirement) {
       const parent = error.requiredBy ? source.origin(error.requiredBy) : undefined
       annotate('error', error.message, source.origin(error.packageName) ?? parent)
@@ -71,40 +95,60 @@ export async function buildLayer(
     }
     throw error
   })
-  // pip counts every pin of a lock as requested; the lock knows what the project asked for
-  const distributions = pip.noDeps
-    ? installed.installed.map(d => ({ ...d, requested: source.directNames.includes(d.name) }))
-    : installed.installed
-  const pruned = await prune(
-    siteDir,
-    await readLayerPackages(siteDir, distributions),
-    distributions,
-    {
-      exclude: inputs.exclude,
-      slim: inputs.slim
-    }
+  const chosen = await readChosenWheels(downloaded.wheels)
+  // what the project asked for; pip itself counts every line of the file it read (every pin
+  // of a lock) as requested, and writes REQUESTED for those
+  const distributions: InstalledDistribution[] = chosen.map(({ wheel, dist }) => ({
+    name: dist.name,
+    version: dist.version,
+    requested: source.directNames.includes(dist.name),
+    requiresDist: dist.requiresDist,
+    url: wheel.filename
+  }))
+  const layouts = await Promise.all(
+    installOrder(chosen).map(async ({ wheel, dist }) => ({
+      dist,
+      files: await layoutWheel(wheel, dist, {
+        pipRequested: noDeps || source.directNames.includes(dist.name),
+        scripts: true
+      })
+    }))
   )
-  for (const warning of pruned.warnings) core.warning(warning)
+  const pruned = await pruneLayouts(layouts, distributions, {
+    exclude: inputs.exclude,
+    slim: inputs.slim
+  })
+  const merged = await mergeLayouts(pruned.layouts, message => core.warning(message))
+  const stripped = inputs.strip
+    ? await stripLayer(merged, inputs.target.architecture, path.join(workDir, 'strip'))
+    : merged
+  const files = await withRecords(
+    stripped,
+    pruned.layouts.map(layout => layout.dist)
+  )
+  const packages = layerPackages(files, pruned.layouts, distributions)
+  for (const warning of halfSetWarnings(packages)) core.warning(warning)
   for (const notice of pruned.notices) core.notice(notice)
-  const packages = inputs.strip
-    ? await stripLayer(siteDir, pruned.packages, inputs.target.architecture)
-    : pruned.packages
 
-  await normalizeRecords(siteDir)
   const findings =
-    inputs.verify === 'off' ? [] : await verifyLayer(siteDir, packages, inputs.target)
+    inputs.verify === 'off'
+      ? []
+      : await verifyLayerFiles(
+          files.map(file => ({ path: file.path, content: () => layerFileContent(file) })),
+          packages,
+          inputs.target
+        )
   annotateFindings(findings, inputs.verify, source, distributions)
 
   const { runtime, architecture } = inputs.target
   const zipName = `${layerFileStem(inputs.layerName, runtime.name, architecture)}.zip`
-  // Importing runs package code, which may write into its own folder: the check starts only
-  // once the zip is written and hashed, so what ships is what was verified. Only its side
-  // install of the runtime SDK, outside the layer, overlaps the zip.
+  // Importing runs package code, which may write into its own folder: it imports from a tree
+  // extracted beside the zip, never from the zip's sources, and only once the zip is hashed.
+  // Without a check to run, no tree is written at all.
   const [zip, preparedCheck] = await Promise.all([
-    writeLayerZip(siteDir, path.join(workDir, zipName), {
-      onWarning: message => core.warning(message)
-    }),
-    prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir)
+    writeAssembledZip(files, path.join(workDir, zipName)),
+    prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir),
+    checkInterpreter?.interpreter ? extractLayer(files, siteDir) : Promise.resolve()
   ])
   core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
   const importCheck = await runImportCheck(inputs, preparedCheck, siteDir, packages)
@@ -113,7 +157,7 @@ export async function buildLayer(
     source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },
     packages,
     excluded: pruned.excluded,
-    builtFromSdist: installed.builtFromSdist,
+    builtFromSdist: downloaded.builtFromSdist,
     slimmed: pruned.slimmed,
     findings,
     verify: inputs.verify,
@@ -122,15 +166,45 @@ export async function buildLayer(
   }
 }
 
+async function readChosenWheels(wheelFiles: string[]): Promise<ChosenWheel[]> {
+  return Promise.all(
+    wheelFiles.map(async file => {
+      const wheel = readWheel(file)
+      return { wheel, dist: await readWheelDistribution(wheel) }
+    })
+  )
+}
+
+/** Each kept distribution with the files it has in the layer and their unpacked size. */
+function layerPackages(
+  files: LayerFile[],
+  layouts: DistributionLayout[],
+  distributions: InstalledDistribution[]
+): LayerPackage[] {
+  const requested = new Map(distributions.map(dist => [dist.name, dist.requested]))
+  return layouts
+    .map(({ dist }) => {
+      const own = files.filter(file => file.owner === dist.name)
+      return {
+        name: dist.name,
+        version: dist.version,
+        requested: requested.get(dist.name) ?? false,
+        files: own.map(file => file.path).sort(),
+        bytes: own.reduce((sum, file) => sum + file.size, 0)
+      }
+    })
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
+
 async function stripLayer(
-  siteDir: string,
-  packages: LayerPackage[],
-  architecture: Architecture
-): Promise<LayerPackage[]> {
-  const result = await stripSharedObjects(siteDir, packages, architecture)
+  files: LayerFile[],
+  architecture: Architecture,
+  scratchDir: string
+): Promise<LayerFile[]> {
+  const result = await stripLayerFiles(files, architecture, scratchDir)
   if (result.warning) core.warning(result.warning)
   else core.info(`strip: ${result.stripped} shared objects, ${result.savedBytes} bytes saved`)
-  return result.packages
+  return result.files
 }
 
 /**

@@ -24,6 +24,11 @@ export interface LayerFile {
   source: LayerSource
   /** Where pip's staging folder had it: RECORD lists `bin/x` as `../../bin/x`. */
   outsideLib?: boolean
+  /**
+   * Text the action writes itself (RECORD, INSTALLER, REQUESTED, scripts): stored, not
+   * deflated, so the layer's bytes do not depend on the zlib inside the runner's Node.
+   */
+  stored?: true
 }
 
 /** What a wheel's own metadata says about its distribution. */
@@ -128,7 +133,8 @@ export async function layoutWheel(
     mode: 0o644,
     size: Buffer.byteLength(text),
     owner: dist.name,
-    source: { kind: 'bytes', data: Buffer.from(text) }
+    source: { kind: 'bytes', data: Buffer.from(text) },
+    stored: true
   })
   files.push(made('INSTALLER', 'pip\n'))
   if (options.pipRequested) files.push(made('REQUESTED', ''))
@@ -190,7 +196,12 @@ async function withPipShebang(
   const content = await entryContent(wheel, entry)
   const rewritten = lambdaShebang(content)
   if (!rewritten) return file
-  return { ...file, size: rewritten.length, source: { kind: 'bytes', data: rewritten } }
+  return {
+    ...file,
+    size: rewritten.length,
+    source: { kind: 'bytes', data: rewritten },
+    stored: true
+  }
 }
 
 /** What pip writes at the top of console scripts, or a `#!python` line of a wheel's script. */
@@ -249,7 +260,8 @@ function scriptFile(script: ConsoleScript, owner: string): Partial<LayerFile> {
     size: data.length,
     owner,
     source: { kind: 'bytes', data },
-    outsideLib: true
+    outsideLib: true,
+    stored: true
   }
 }
 

@@ -3,6 +3,8 @@ import path from 'node:path'
 import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from '../facts.js'
 import { canonicalName, parseRequirement } from '../sources/pep508.js'
 import { requiredNames, siteLocator } from './site.js'
+import { layerFileContent, type DistributionLayout } from './assemble.js'
+import type { LayerFile } from './layout.js'
 import type { InstalledDistribution } from './pip.js'
 import type { LayerPackage } from './site.js'
 
@@ -149,18 +151,19 @@ function isInTests(file: string): boolean {
   return file.split('/').slice(1, -1).includes('tests')
 }
 
+const TESTS_IMPORT =
+  /^\s*(?:from\s+[\w.]*\btests\b|import\s+[\w.]*\btests\b|from\s+[\w.]*\s+import\s+[^#\n]*\btests\b)/m
+
 /**
  * Some packages import their own tests folder at run time (astropy's __init__ imports
  * `.tests.runner`); their tests stay.
  */
 async function importsItsTests(siteDir: string, pkg: LayerPackage): Promise<boolean> {
   if (!pkg.files.some(isInTests)) return false
-  const imports =
-    /^\s*(?:from\s+[\w.]*\btests\b|import\s+[\w.]*\btests\b|from\s+[\w.]*\s+import\s+[^#\n]*\btests\b)/m
   for (const file of pkg.files) {
     if (!file.endsWith('.py') || isInTests(file)) continue
     const text = await readFile(path.join(siteDir, file), 'utf8').catch(() => '')
-    if (imports.test(text)) return true
+    if (TESTS_IMPORT.test(text)) return true
   }
   return false
 }
@@ -279,4 +282,78 @@ async function removeEmptyDirectories(dir: string): Promise<boolean> {
     }
   }
   return empty
+}
+
+/** What leaves a layer assembled from wheels: whole distributions, then slimmed files. */
+export interface LayoutPruneResult {
+  layouts: DistributionLayout[]
+  excluded: Exclusion[]
+  slimmed: { files: number; bytes: number }
+  notices: string[]
+}
+
+/**
+ * prune() as filters over wheel entries: a left-out distribution's files are never laid out
+ * (so a path a kept package also holds stays, with the kept package's bytes), and slim drops
+ * files by the same rules, reading a package's .py files in memory to see if it imports its tests.
+ */
+export async function pruneLayouts(
+  layouts: DistributionLayout[],
+  installed: InstalledDistribution[],
+  options: { exclude: string[]; slim: boolean }
+): Promise<LayoutPruneResult> {
+  const exclusions = packagesToExclude(installed, options.exclude)
+  const excluded: Exclusion[] = []
+  const kept: DistributionLayout[] = []
+  for (const layout of layouts) {
+    const reason = exclusions.get(layout.dist.name)
+    if (!reason) {
+      kept.push(layout)
+      continue
+    }
+    excluded.push({
+      name: layout.dist.name,
+      version: layout.dist.version,
+      reason,
+      providedByRuntime: !options.exclude.includes(layout.dist.name)
+    })
+  }
+  excluded.sort((a, b) => a.name.localeCompare(b.name))
+  const slimmed = { files: 0, bytes: 0 }
+  const result = options.slim
+    ? await Promise.all(
+        kept.map(async layout => {
+          const keepTests = await importsItsTestsInMemory(layout.files)
+          const stays = layout.files.filter(file => !isSlimmable(file.path, keepTests))
+          for (const file of layout.files) {
+            if (!isSlimmable(file.path, keepTests)) continue
+            slimmed.files++
+            slimmed.bytes += file.size
+          }
+          return { ...layout, files: stays }
+        })
+      )
+    : kept
+  const pins = sdkPins(installed, options.exclude)
+  const stayed = result
+    .map(layout => layout.dist.name)
+    .filter(name => RUNTIME_SDK.includes(name))
+    .sort()
+  const notices =
+    pins.length > 0 && stayed.length > 0
+      ? [
+          `${stayed.join(', ')} ${stayed.length === 1 ? 'stays in the layer although the runtime ships it' : 'stay in the layer although the runtime ships them'}: ${pins.map(pin => `${pin.by} requires ${pin.requirement}`).join('; ')}, which the runtime's own copy need not satisfy`
+        ]
+      : []
+  return { layouts: result, excluded, slimmed, notices }
+}
+
+async function importsItsTestsInMemory(files: LayerFile[]): Promise<boolean> {
+  if (!files.some(file => isInTests(file.path))) return false
+  for (const file of files) {
+    if (!file.path.endsWith('.py') || isInTests(file.path)) continue
+    const text = (await layerFileContent(file).catch(() => Buffer.alloc(0))).toString('utf8')
+    if (TESTS_IMPORT.test(text)) return true
+  }
+  return false
 }

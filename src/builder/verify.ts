@@ -5,7 +5,7 @@ import { mapLimit } from '../concurrency.js'
 import { open, readdir } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
-import { maxGlibc, compareGlibcVersions, readElfFile, type ElfInfo } from './elf.js'
+import { maxGlibc, compareGlibcVersions, parseElf, readElfFile, type ElfInfo } from './elf.js'
 import type { LayerPackage } from './site.js'
 
 /** Files inspected at once: enough to keep the disk busy, well under the open-file limit. */
@@ -62,7 +62,48 @@ export async function verifyLayer(
       ...(glibcNeeded && { glibcNeeded })
     })
     const path = join(siteDir, file)
-    return checkFile(file, path, await readElfFile(path), target, finding)
+    return checkFile(file, () => sniffFormat(path), await readElfFile(path), target, finding)
+  })
+  return perFile.flat().sort(byPackageThenFile)
+}
+
+/** A file of the layer whose bytes are read in memory (inflated from its wheel). */
+export interface LayerFileBytes {
+  /** Relative to the site directory. */
+  path: string
+  content: () => Promise<Buffer>
+}
+
+/** Bytes of files verified at once: each is inflated whole, so few at a time. */
+const INFLATED_AT_ONCE = 4
+
+/**
+ * verifyLayer over files held in memory, for a layer assembled from wheels: each file is
+ * inflated (its CRC checked) and its ELF headers parsed from the bytes; nothing on disk.
+ */
+export async function verifyLayerFiles(
+  files: LayerFileBytes[],
+  packages: LayerPackage[],
+  target: Target
+): Promise<Finding[]> {
+  const owners = new Map<string, LayerPackage>()
+  for (const pkg of packages) for (const file of pkg.files) owners.set(posix.normalize(file), pkg)
+  const perFile = await mapLimit(files, INFLATED_AT_ONCE, async ({ path: file, content }) => {
+    const owner = owners.get(file) ?? UNKNOWN_PACKAGE
+    const finding = (
+      kind: Finding['kind'],
+      problem: string,
+      glibcNeeded?: [number, number]
+    ): Finding => ({
+      package: owner.name,
+      version: owner.version,
+      file,
+      kind,
+      message: `${label(owner)}: ${file} ${problem}`,
+      ...(glibcNeeded && { glibcNeeded })
+    })
+    const bytes = await content()
+    return checkFile(file, async () => sniffBytes(bytes), await parseElf(bytes), target, finding)
   })
   return perFile.flat().sort(byPackageThenFile)
 }
@@ -104,7 +145,7 @@ function needsMore(candidate: Finding, example: Finding): boolean {
 
 async function checkFile(
   file: string,
-  path: string,
+  sniff: () => Promise<string>,
   elf: ElfInfo | undefined,
   target: Target,
   finding: (kind: Finding['kind'], problem: string, glibcNeeded?: [number, number]) => Finding
@@ -137,10 +178,7 @@ async function checkFile(
   } else if (SHARED_OBJECT_NAME.test(file)) {
     // Lambda's loader says "invalid ELF header"; say what the file is instead.
     findings.push(
-      finding(
-        'not-elf',
-        `is not an ELF shared object (${await sniffFormat(path)}); Lambda runs Linux`
-      )
+      finding('not-elf', `is not an ELF shared object (${await sniff()}); Lambda runs Linux`)
     )
   }
 
@@ -188,16 +226,20 @@ async function sniffFormat(path: string): Promise<string> {
   try {
     const head = Buffer.alloc(4)
     const { bytesRead } = await file.read(head, 0, 4, 0)
-    if (bytesRead < 4) return 'too short to be a binary'
-    const magic = head.readUInt32BE(0)
-    if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic)) {
-      return 'a macOS Mach-O binary'
-    }
-    if (head.toString('latin1', 0, 2) === 'MZ') return 'a Windows PE binary'
-    return 'unrecognised format'
+    return sniffBytes(head.subarray(0, bytesRead))
   } finally {
     await file.close()
   }
+}
+
+function sniffBytes(head: Buffer): string {
+  if (head.length < 4) return 'too short to be a binary'
+  const magic = head.readUInt32BE(0)
+  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic)) {
+    return 'a macOS Mach-O binary'
+  }
+  if (head.toString('latin1', 0, 2) === 'MZ') return 'a Windows PE binary'
+  return 'unrecognised format'
 }
 
 /** Regular files under dir, relative and "/"-separated like RECORD paths. Symlinks are skipped. */

@@ -323,6 +323,7 @@ export async function entryContent(wheel: Wheel, entry: WheelEntry): Promise<Buf
 
 /** Inflates the entry only to check its size and CRC, streaming, so big entries cost no memory. */
 export async function checkEntry(wheel: Wheel, entry: WheelEntry): Promise<void> {
+  if (checked.has(entry)) return
   if (entry.compressedSize <= IO_CHUNK * 8) {
     await entryContent(wheel, entry)
     return
@@ -360,7 +361,11 @@ export async function checkEntry(wheel: Wheel, entry: WheelEntry): Promise<void>
       `${wheel.filename}: ${entry.name} does not match its CRC or size when inflated`
     )
   }
+  checked.add(entry)
 }
+
+/** Entries already inflated once and found whole: verification and the zip both need that. */
+const checked = new WeakSet<WheelEntry>()
 
 function checkContent(wheel: Wheel, entry: WheelEntry, content: Buffer): void {
   if (content.length !== entry.size || zlib.crc32(content) >>> 0 !== entry.crc >>> 0) {
@@ -368,4 +373,5 @@ function checkContent(wheel: Wheel, entry: WheelEntry, content: Buffer): void {
       `${wheel.filename}: ${entry.name} does not match its CRC or size when inflated`
     )
   }
+  checked.add(entry)
 }
