@@ -1,7 +1,7 @@
 // The layer zip assembled straight from the wheels: each kept entry's compressed bytes are
 // copied from its wheel with the layer's name, mode and timestamp, so nothing is unpacked and
 // nothing already deflated is deflated again. Only what the action writes itself (RECORD,
-// INSTALLER, REQUESTED, scripts, stripped objects, files from disk) and stored wheel entries
+// INSTALLER, REQUESTED and scripts, stored; stripped objects and files from disk) and stored wheel entries
 // that deflate shrinks by more than a tenth are compressed here.
 
 import { createWriteStream } from 'node:fs'
@@ -288,7 +288,8 @@ function headerFacts(entry: WheelEntry): Pick<PreparedEntry, 'crc' | 'size' | 'c
 export async function extractLayer(files: LayerFile[], siteDir: string): Promise<void> {
   const folders = new Set(files.map(file => path.dirname(path.join(siteDir, file.path))))
   for (const folder of [...folders].sort()) await fs.mkdir(folder, { recursive: true })
-  await mapLimit(files, 2 * os.availableParallelism(), async file => {
+  // each file is held whole while written: few at once keeps the peak RSS down
+  await mapLimit(files, os.availableParallelism(), async file => {
     await fs.writeFile(path.join(siteDir, file.path), await layerFileContent(file), {
       mode: file.mode
     })

@@ -127,6 +127,7 @@ export async function buildLayer(
     pruned.layouts.map(layout => layout.dist)
   )
   const packages = layerPackages(files, pruned.layouts, distributions)
+  core.info(`layer: ${files.length} files from ${chosen.length} wheels, assembled in place`)
   for (const warning of halfSetWarnings(packages)) core.warning(warning)
   for (const notice of pruned.notices) core.notice(notice)
 
@@ -138,6 +139,9 @@ export async function buildLayer(
           packages,
           inputs.target
         )
+  if (inputs.verify !== 'off') {
+    core.info(`verify: ${files.length} files read in memory, ${findings.length} findings`)
+  }
   annotateFindings(findings, inputs.verify, source, distributions)
 
   const { runtime, architecture } = inputs.target

@@ -75,7 +75,7 @@ export interface LayerFileBytes {
 }
 
 /** Bytes of files verified at once: each is inflated whole, so few at a time. */
-const INFLATED_AT_ONCE = 4
+const INFLATED_AT_ONCE = 2
 
 /**
  * verifyLayer over files held in memory, for a layer assembled from wheels: each file is
