@@ -34,7 +34,7 @@ import {
   type InstalledDistribution
 } from './pip.js'
 import { halfSetWarnings, pruneLayouts, type Exclusion } from './prune.js'
-import type { LayerPackage } from './site.js'
+import { lexicalSitePath, type LayerPackage } from './site.js'
 import { checkSize } from './size.js'
 import { stripLayerFiles } from './strip.js'
 import { summarizeFindings, verifyLayerFiles, type Finding } from './verify.js'
@@ -96,6 +96,17 @@ export async function buildLayer(
     throw error
   })
   const chosen = await readChosenWheels(downloaded.wheels)
+  // a RECORD is data whoever built the wheel wrote: the layer never reads what it names, but
+  // a line pointing outside the layer is worth a warning, as it was when pip installed
+  for (const { dist } of [...chosen].sort((a, b) =>
+    compareText(a.dist.distInfo, b.dist.distInfo)
+  )) {
+    for (const listed of dist.recordPaths.filter(line => lexicalSitePath(line) === undefined)) {
+      core.warning(
+        `${dist.name} ${dist.version}: RECORD names ${listed}, outside the layer; ignored`
+      )
+    }
+  }
   // what the project asked for; pip itself counts every line of the file it read (every pin
   // of a lock) as requested, and writes REQUESTED for those
   const distributions: InstalledDistribution[] = chosen.map(({ wheel, dist }) => ({
@@ -168,6 +179,10 @@ export async function buildLayer(
     importCheck,
     zip
   }
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 async function readChosenWheels(wheelFiles: string[]): Promise<ChosenWheel[]> {

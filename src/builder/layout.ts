@@ -41,6 +41,8 @@ export interface WheelDistribution {
   distInfo: string
   /** RECORD's hash per path, as the wheel lists it. */
   recordHashes: Map<string, string>
+  /** Paths RECORD lists, as it lists them. */
+  recordPaths: string[]
   entryPoints: string
 }
 
@@ -79,8 +81,17 @@ export async function readWheelDistribution(wheel: Wheel): Promise<WheelDistribu
     requiresDist: field('Requires-Dist'),
     distInfo,
     recordHashes: recordHashes(record),
+    recordPaths: recordPaths(record),
     entryPoints
   }
+}
+
+function recordPaths(record: string): string[] {
+  return record
+    .split(/\r?\n/)
+    .map(line => /^("(?:[^"]|"")*"|[^,]*)/.exec(line)?.[1] ?? '')
+    .map(listed => (listed.startsWith('"') ? listed.slice(1, -1).replace(/""/g, '"') : listed))
+    .filter(listed => listed.trim() !== '')
 }
 
 function recordHashes(record: string): Map<string, string> {
