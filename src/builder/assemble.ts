@@ -286,14 +286,33 @@ function headerFacts(entry: WheelEntry): Pick<PreparedEntry, 'crc' | 'size' | 'c
  * files on disk. A build without the check never calls this.
  */
 export async function extractLayer(files: LayerFile[], siteDir: string): Promise<void> {
-  const folders = new Set(files.map(file => path.dirname(path.join(siteDir, file.path))))
-  for (const folder of [...folders].sort()) await fs.mkdir(folder, { recursive: true })
+  const tree = layerTree(siteDir)
   // each file is held whole while written: few at once keeps the peak RSS down
-  await mapLimit(files, os.availableParallelism(), async file => {
-    await fs.writeFile(path.join(siteDir, file.path), await layerFileContent(file), {
-      mode: file.mode
-    })
-  })
+  await mapLimit(files, os.availableParallelism(), async file =>
+    tree.write(file, await layerFileContent(file))
+  )
+}
+
+/**
+ * A tree the import check will import from, written a file at a time by whoever holds its
+ * bytes already (verification inflates every file once: the tree reuses those bytes).
+ */
+export function layerTree(siteDir: string): {
+  write: (file: LayerFile, content: Buffer) => Promise<void>
+} {
+  const folders = new Map<string, Promise<unknown>>()
+  const folder = (dir: string) => {
+    let made = folders.get(dir)
+    if (!made) folders.set(dir, (made = fs.mkdir(dir, { recursive: true })))
+    return made
+  }
+  return {
+    write: async (file, content) => {
+      const full = path.join(siteDir, file.path)
+      await folder(path.dirname(full))
+      await fs.writeFile(full, content, { mode: file.mode })
+    }
+  }
 }
 
 /** A wheel pip chose, with what its own metadata says. */

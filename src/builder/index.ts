@@ -3,6 +3,7 @@
 // compressed entries, pruned, stripped and verified on the way, and once the zip is final,
 // import-checked. Nothing here talks to AWS or writes outputs.
 import * as core from '@actions/core'
+import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { Architecture, Target } from '../facts.js'
 import type { ActionInputs } from '../inputs.js'
@@ -19,6 +20,7 @@ import {
 import {
   extractLayer,
   installOrder,
+  layerTree,
   layerFileContent,
   mergeLayouts,
   withRecords,
@@ -142,11 +144,23 @@ export async function buildLayer(
   for (const warning of halfSetWarnings(packages)) core.warning(warning)
   for (const notice of pruned.notices) core.notice(notice)
 
+  // the import check imports from a tree beside the zip; verification inflates every file
+  // anyway, so it writes the tree as it goes. Without a check to run, no tree is written.
+  const checkRuns = Boolean(checkInterpreter?.interpreter)
+  const tree = layerTree(siteDir)
+  if (checkRuns) await mkdir(siteDir, { recursive: true })
   const findings =
     inputs.verify === 'off'
       ? []
       : await verifyLayerFiles(
-          files.map(file => ({ path: file.path, content: () => layerFileContent(file) })),
+          files.map(file => ({
+            path: file.path,
+            content: async () => {
+              const content = await layerFileContent(file)
+              if (checkRuns) await tree.write(file, content)
+              return content
+            }
+          })),
           packages,
           inputs.target
         )
@@ -163,7 +177,7 @@ export async function buildLayer(
   const [zip, preparedCheck] = await Promise.all([
     writeAssembledZip(files, path.join(workDir, zipName)),
     prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir),
-    checkInterpreter?.interpreter ? extractLayer(files, siteDir) : Promise.resolve()
+    checkRuns && inputs.verify === 'off' ? extractLayer(files, siteDir) : Promise.resolve()
   ])
   core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
   const importCheck = await runImportCheck(inputs, preparedCheck, siteDir, packages)
