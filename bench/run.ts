@@ -42,9 +42,9 @@ const WORK = path.join(OUT_DIR, 'work')
 const SITE_PACKAGES = `python/lib/python${CORPUS_PYTHON}/site-packages`
 
 const TARGETS = {
-  buildWall: 0.35,
+  buildWall: 0.2,
   zipWall: 0.5,
-  actionRssMiB: 256,
+  actionRssMiB: 200,
   zipSize: 0.65,
   regions: 1.5
 }
@@ -515,27 +515,21 @@ export function scriptPhases(m: Measurement): Phases {
 }
 
 export function actionPhases(m: Measurement): Phases {
-  const pipStart = lineAt(m, /^::group::pip install/)
-  const installStart = lineAt(m, /^Installing collected packages/)
+  const pipStart = lineAt(m, /^::group::pip (download|install)/)
   const pipEnd = lineAt(m, /^::endgroup::/, pipStart ?? 0)
+  const assembled = lineAt(m, /^layer: \d+ files from \d+ wheels/, pipEnd ?? 0)
+  const verified = lineAt(m, /^verify: \d+ files read in memory/, assembled ?? 0)
   const zipDone = lineAt(m, /^layer zip:/)
-  // annotateFindings writes every verify finding at once, right before the zip starts
-  const verifyEnd =
-    lineAt(m, /^::(warning|error)/, pipEnd ?? 0) !== undefined && zipDone !== undefined
-      ? m.timeline
-          .filter(([at, l]) => at >= (pipEnd ?? 0) && at <= zipDone && /^::(warning|error)/.test(l))
-          .at(-1)?.[0]
-      : undefined
   const importStart = lineAt(m, /^::group::import check/)
   const importEnd = lineAt(m, /^::endgroup::/, importStart ?? Infinity)
   return [
     ['node start-up, inputs, index and pip checks', span(0, pipStart)],
-    ['pip: resolve and download', span(pipStart, installStart)],
-    ['pip: unpack (--no-compile)', span(installStart, pipEnd)],
-    ['prune + verify', span(pipEnd, verifyEnd)],
-    ['zip', span(verifyEnd, zipDone)],
+    ['pip: resolve and download (pip download)', span(pipStart, pipEnd)],
+    ['assemble: read wheels, prune, slim, RECORD', span(pipEnd, assembled)],
+    ['verify (every file inflated in memory)', span(assembled, verified)],
+    ['write zip (+ tree for the import check, SDK beside it)', span(verified, zipDone)],
     ['import check', span(importStart, importEnd)],
-    ['size check, report, exit', span(importEnd, m.wallS)]
+    ['size check, report, exit', span(importEnd ?? zipDone, m.wallS)]
   ]
 }
 

@@ -1,7 +1,9 @@
 // The build half: requirements in, a verified, reproducible layer zip out. pip resolves and
-// installs for the Lambda target, then the tree is pruned, stripped, normalised, verified,
-// zipped and, once the zip is final, import-checked. Nothing here talks to AWS or writes outputs.
+// downloads wheels for the Lambda target; the layer zip is assembled from the wheels' own
+// compressed entries, pruned, stripped and verified on the way, and once the zip is final,
+// import-checked. Nothing here talks to AWS or writes outputs.
 import * as core from '@actions/core'
+import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { Architecture, Target } from '../facts.js'
 import type { ActionInputs } from '../inputs.js'
@@ -12,21 +14,39 @@ import { pipIndexes } from '../sources/indexes.js'
 import { FailureAt } from '../errors.js'
 import { annotate, annotateFindings, originOf, type Origin } from './annotations.js'
 import { describeHeldBack, type HeldBack } from './candidates.js'
+import { layerLibraries, type ExtraFile } from './extra-files.js'
+import { buildLocalProjects } from './local.js'
 import {
   prepareImportCheck,
   runImportCheck,
   type ImportCheckInterpreter,
   type ImportCheckOutcome
 } from './import-check.js'
-import { layerLibraries, type ExtraFile } from './extra-files.js'
-import { buildLocalProjects, forgetLocalWheelPaths } from './local.js'
-import { HashCheckFailed, installRequirements, UnresolvableRequirement } from './pip.js'
-import { prune, type Exclusion } from './prune.js'
-import { normalizeRecords, readLayerPackages, type LayerPackage } from './site.js'
+import {
+  extractLayer,
+  installOrder,
+  layerTree,
+  layerFileContent,
+  mergeLayouts,
+  withRecords,
+  writeAssembledZip,
+  type ChosenWheel,
+  type DistributionLayout
+} from './assemble.js'
+import { layoutWheel, readWheelDistribution, type LayerFile } from './layout.js'
+import {
+  HashCheckFailed,
+  installRequirements,
+  UnresolvableRequirement,
+  type InstalledDistribution
+} from './pip.js'
+import { halfSetWarnings, pruneLayouts, type Exclusion } from './prune.js'
+import { lexicalSitePath, type LayerPackage } from './site.js'
 import { checkSize } from './size.js'
-import { stripSharedObjects } from './strip.js'
-import { summarizeFindings, verifyExtraFiles, verifyLayer, type Finding } from './verify.js'
-import { writeLayerZip, type LayerZip } from './zip/index.js'
+import { stripLayerFiles } from './strip.js'
+import { summarizeFindings, verifyExtraFiles, verifyLayerFiles, type Finding } from './verify.js'
+import { readWheel } from './wheels.js'
+import type { LayerZip } from './zip/index.js'
 
 /** What the build made, for the outputs, the job summary and the AWS half. */
 export interface BuildReport {
@@ -48,7 +68,11 @@ export interface BuildReport {
   zip: LayerZip
 }
 
-/** pip → prune → strip → normalise → verify → zip → import check. */
+/**
+ * pip download → wheels read in place → prune and slim as filters over their entries → strip
+ * → verify in memory → the zip assembled from the wheels' compressed bytes → import check
+ * (from a tree extracted beside the zip, only when the check runs).
+ */
 export async function buildLayer(
   inputs: ActionInputs,
   source: DependencySource,
@@ -59,23 +83,25 @@ export async function buildLayer(
   const siteDir = path.join(workDir, 'python')
   const indexes = pipIndexes(inputs, source.indexes)
   for (const line of indexes.log) core.info(line)
+  // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
+  const noDeps = source.kind !== 'requirements' && source.kind !== 'pyproject'
   const pip = {
     python: inputs.python,
     target: inputs.target,
     requirementsFile: source.requirementsFile,
     siteDir,
     workDir,
+    wheelDir: path.join(workDir, 'wheels'),
     indexUrl: indexes.indexUrl,
     extraIndexUrls: indexes.extraIndexUrls,
     namedIndexes: indexes.named,
     pipArgs: [...indexes.trustedHosts.flatMap(host => ['--trusted-host', host]), ...inputs.pipArgs],
-    // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
-    noDeps: source.kind !== 'requirements' && source.kind !== 'pyproject',
+    noDeps,
     requireHashes: source.hashed,
     locked: source.locked
   }
   const local = await buildLocalProjects(pip, source.localProjects ?? [], source.hashed)
-  const installed = await installRequirements({
+  const downloaded = await installRequirements({
     ...pip,
     localRequirements: local.requirementsFile
   }).catch(error => {
@@ -90,54 +116,96 @@ export async function buildLayer(
     }
     throw error
   })
-  await forgetLocalWheelPaths(siteDir, local.wheels)
-  if (installed.heldBack.length > 0) {
-    core.notice(heldBackNotice(installed.heldBack, inputs.target))
+  if (downloaded.heldBack.length > 0) {
+    core.notice(heldBackNotice(downloaded.heldBack, inputs.target))
   }
-  // pip counts every pin of a lock as requested; the lock knows what the project asked for
-  const distributions = pip.noDeps
-    ? installed.installed.map(d => ({ ...d, requested: source.directNames.includes(d.name) }))
-    : installed.installed
-  const pruned = await prune(
-    siteDir,
-    await readLayerPackages(siteDir, distributions),
-    distributions,
-    {
-      exclude: inputs.exclude,
-      slim: inputs.slim
+  const chosen = await readChosenWheels(downloaded.wheels)
+  // a RECORD is data whoever built the wheel wrote: the layer never reads what it names, but
+  // a line pointing outside the layer is worth a warning, as it was when pip installed
+  for (const { dist } of [...chosen].sort((a, b) =>
+    compareText(a.dist.distInfo, b.dist.distInfo)
+  )) {
+    for (const listed of dist.recordPaths.filter(line => lexicalSitePath(line) === undefined)) {
+      core.warning(
+        `${dist.name} ${dist.version}: RECORD names ${listed}, outside the layer; ignored`
+      )
     }
+  }
+  // what the project asked for; pip itself counts every line of the file it read (every pin
+  // of a lock) as requested, and writes REQUESTED for those
+  const distributions: InstalledDistribution[] = chosen.map(({ wheel, dist }) => ({
+    name: dist.name,
+    version: dist.version,
+    requested: source.directNames.includes(dist.name),
+    requiresDist: dist.requiresDist,
+    url: wheel.filename
+  }))
+  const layouts = await Promise.all(
+    installOrder(chosen).map(async ({ wheel, dist }) => ({
+      dist,
+      files: await layoutWheel(wheel, dist, {
+        pipRequested: noDeps || source.directNames.includes(dist.name),
+        scripts: true
+      })
+    }))
   )
-  for (const warning of pruned.warnings) core.warning(warning)
+  const pruned = await pruneLayouts(layouts, distributions, {
+    exclude: inputs.exclude,
+    slim: inputs.slim
+  })
+  const merged = await mergeLayouts(pruned.layouts, message => core.warning(message))
+  const stripped = inputs.strip
+    ? await stripLayer(merged, inputs.target.architecture, path.join(workDir, 'strip'))
+    : merged
+  const files = await withRecords(
+    stripped,
+    pruned.layouts.map(layout => layout.dist)
+  )
+  const packages = layerPackages(files, pruned.layouts, distributions)
+  core.info(`layer: ${files.length} files from ${chosen.length} wheels, assembled in place`)
+  for (const warning of halfSetWarnings(packages)) core.warning(warning)
   for (const notice of pruned.notices) core.notice(notice)
-  const packages = inputs.strip
-    ? await stripLayer(siteDir, pruned.packages, inputs.target.architecture)
-    : pruned.packages
 
-  await normalizeRecords(siteDir)
+  // the import check imports from a tree beside the zip; verification inflates every file
+  // anyway, so it writes the tree as it goes. Without a check to run, no tree is written.
+  const checkRuns = Boolean(checkInterpreter?.interpreter)
+  const tree = layerTree(siteDir)
+  if (checkRuns) await mkdir(siteDir, { recursive: true })
   const findings =
     inputs.verify === 'off'
       ? []
-      : [
-          ...(await verifyLayer(siteDir, packages, inputs.target, {
+      : await verifyLayerFiles(
+          files.map(file => ({
+            path: file.path,
+            content: async () => {
+              const content = await layerFileContent(file)
+              if (checkRuns) await tree.write(file, content)
+              return content
+            }
+          })),
+          packages,
+          inputs.target,
+          {
             libraryFiles: layerLibraries(extraFiles),
             onWarning: (message, name) =>
               annotate('warning', message, name ? originOf(name, source, distributions) : undefined)
-          })),
-          ...(await verifyExtraFiles(extraFiles, inputs.target))
-        ]
+          }
+        )
+  if (inputs.verify !== 'off') findings.push(...(await verifyExtraFiles(extraFiles, inputs.target)))
+  if (inputs.verify !== 'off') {
+    core.info(`verify: ${files.length} files read in memory, ${findings.length} findings`)
+  }
   annotateFindings(findings, inputs.verify, source, distributions)
 
   const { runtime, architecture } = inputs.target
   const zipName = `${layerFileStem(inputs.layerName, runtime.name, architecture)}.zip`
-  // Importing runs package code, which may write into its own folder: the check starts only
-  // once the zip is written and hashed, so what ships is what was verified. Only its side
-  // install of the runtime SDK, outside the layer, overlaps the zip.
+  // Importing runs package code, which may write into its own folder: it imports from a tree
+  // extracted beside the zip, never from the zip's sources, and only once the zip is hashed.
+  // Without a check to run, no tree is written at all.
   const [zip, preparedCheck] = await Promise.all([
-    writeLayerZip(siteDir, path.join(workDir, zipName), {
-      onWarning: message => core.warning(message),
-      extraFiles
-    }),
-    prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir)
+    writeAssembledZip(files, path.join(workDir, zipName), { extraFiles }),
+    prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir),
+    checkRuns && inputs.verify === 'off' ? extractLayer(files, siteDir) : Promise.resolve()
   ])
   core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
   const importCheck = await runImportCheck(inputs, preparedCheck, siteDir, packages)
@@ -146,10 +214,10 @@ export async function buildLayer(
     source: { kind: source.kind, file: source.file, chosenFrom: source.chosenFrom },
     packages,
     excluded: pruned.excluded,
-    builtFromSdist: installed.builtFromSdist,
+    builtFromSdist: downloaded.builtFromSdist,
     local: local.wheels.map(w => w.name),
     extraFiles,
-    heldBack: installed.heldBack,
+    heldBack: downloaded.heldBack,
     slimmed: pruned.slimmed,
     findings,
     verify: inputs.verify,
@@ -176,15 +244,49 @@ function heldBackNotice(heldBack: HeldBack[], target: Target): string {
   ].join('\n')
 }
 
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+async function readChosenWheels(wheelFiles: string[]): Promise<ChosenWheel[]> {
+  return Promise.all(
+    wheelFiles.map(async file => {
+      const wheel = readWheel(file)
+      return { wheel, dist: await readWheelDistribution(wheel) }
+    })
+  )
+}
+
+/** Each kept distribution with the files it has in the layer and their unpacked size. */
+function layerPackages(
+  files: LayerFile[],
+  layouts: DistributionLayout[],
+  distributions: InstalledDistribution[]
+): LayerPackage[] {
+  const requested = new Map(distributions.map(dist => [dist.name, dist.requested]))
+  return layouts
+    .map(({ dist }) => {
+      const own = files.filter(file => file.owner === dist.name)
+      return {
+        name: dist.name,
+        version: dist.version,
+        requested: requested.get(dist.name) ?? false,
+        files: own.map(file => file.path).sort(),
+        bytes: own.reduce((sum, file) => sum + file.size, 0)
+      }
+    })
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
+
 async function stripLayer(
-  siteDir: string,
-  packages: LayerPackage[],
-  architecture: Architecture
-): Promise<LayerPackage[]> {
-  const result = await stripSharedObjects(siteDir, packages, architecture)
+  files: LayerFile[],
+  architecture: Architecture,
+  scratchDir: string
+): Promise<LayerFile[]> {
+  const result = await stripLayerFiles(files, architecture, scratchDir)
   if (result.warning) core.warning(result.warning)
   else core.info(`strip: ${result.stripped} shared objects, ${result.savedBytes} bytes saved`)
-  return result.packages
+  return result.files
 }
 
 /**

@@ -3,9 +3,9 @@
 // pure. pip install then gets the wheels by file URL, beside the user's requirements.
 import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { WHEEL_MACHINE, cpythonTag, type Target } from '../facts.js'
 import { workspacePath, type LocalProject } from '../sources/common.js'
 import { canonicalName } from '../sources/pep508.js'
@@ -131,39 +131,4 @@ function nativeProjectMessage(
   target: Target
 ): string {
   return `${where}: ${name} ${version} has native code (pip built ${wheel}), which cannot be built for Lambda on this runner; build it in an Amazon Linux container, or publish manylinux wheels for ${cpythonTag(target.runtime)} ${WHEEL_MACHINE[target.architecture]} to an index and require it by name (${describeTarget(target)})`
-}
-
-/**
- * pip records where it got a wheel given by URL in `direct_url.json`: for a local project that is
- * the runner's scratch folder, different on every run, so the zip (and CodeSha256) would never
- * repeat. The record and its RECORD line go; the layer needs neither.
- */
-export async function forgetLocalWheelPaths(siteDir: string, wheels: LocalWheel[]): Promise<void> {
-  const paths = new Set(wheels.map(built => built.wheel))
-  if (paths.size === 0) return
-  for (const distInfo of (await readdir(siteDir)).filter(entry => entry.endsWith('.dist-info'))) {
-    const record = path.join(siteDir, distInfo, 'direct_url.json')
-    const text = await readFile(record, 'utf8').catch(() => undefined)
-    if (text === undefined) continue
-    let url: unknown
-    try {
-      url = (JSON.parse(text) as { url?: unknown }).url
-    } catch {
-      continue
-    }
-    if (typeof url !== 'string' || !paths.has(filePath(url) ?? '')) continue
-    await rm(record)
-    const recordFile = path.join(siteDir, distInfo, 'RECORD')
-    const lines = (await readFile(recordFile, 'utf8')).split('\n')
-    const kept = lines.filter(line => !line.startsWith(`${distInfo}/direct_url.json,`))
-    await writeFile(recordFile, kept.join('\n'))
-  }
-}
-
-function filePath(url: string): string | undefined {
-  try {
-    return fileURLToPath(url)
-  } catch {
-    return undefined
-  }
 }

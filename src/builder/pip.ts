@@ -39,6 +39,11 @@ export interface PipInstall {
   locked?: LockedPins
   /** The wheels built from local projects, as a requirements file (builder/local.ts). */
   localRequirements?: string
+  /**
+   * Download the chosen wheels here (`pip download`) instead of installing them: the layer is
+   * then assembled from the wheels, and nothing is unpacked. Must not exist yet.
+   */
+  wheelDir?: string
 }
 
 /** A distribution pip installed, from its `--report` JSON. */
@@ -52,7 +57,10 @@ export interface InstalledDistribution {
 }
 
 export interface PipResult {
+  /** From pip's report; empty for a download, whose wheels' METADATA says the same. */
   installed: InstalledDistribution[]
+  /** The wheel files pip downloaded, for a download. */
+  wheels: string[]
   /** Pure packages that had only an sdist, built to wheels on the runner. */
   builtFromSdist: string[]
   /** Packages the runtime's glibc held back to an older version than the newest on the index. */
@@ -264,6 +272,38 @@ export function pipInstallArgs(
 }
 
 /**
+ * `pip download` with the same resolution as `pip install`: the same target, indexes, hashes
+ * and pip-args (less the install-only ones). It has no --report: the wheels' METADATA says
+ * what the report would.
+ */
+export function pipDownloadArgs(
+  install: PipInstall,
+  wheelDir: string,
+  wheelhouse: string
+): string[] {
+  return [
+    '-m',
+    'pip',
+    'download',
+    '--dest',
+    wheelDir,
+    '--disable-pip-version-check',
+    '--progress-bar',
+    'off',
+    ...targetArgs(install.target),
+    '--find-links',
+    wheelhouse,
+    ...indexArgs(install),
+    ...(install.noDeps ? ['--no-deps'] : []),
+    ...(install.requireHashes ? ['--require-hashes'] : []),
+    ...wheelArgs(install.pipArgs),
+    '-r',
+    install.requirementsFile,
+    ...(install.localRequirements ? ['-r', install.localRequirements] : [])
+  ]
+}
+
+/**
  * pip evaluates environment markers (`; platform_machine == "aarch64"`, `; python_version <
  * "3.12"`) for the interpreter running it, even with --platform and --python-version, so an
  * arm64 or python3.13 layer built on an x86_64 runner with Python 3.11 would get the runner's
@@ -405,20 +445,40 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
   const builtFromSdist: string[] = []
   let requirementsFile = install.requirementsFile
   for (;;) {
-    await rm(install.siteDir, { recursive: true, force: true })
+    const { wheelDir } = install
+    await rm(wheelDir ?? install.siteDir, { recursive: true, force: true })
     await rm(indexPagesFile, { force: true })
     const args = await pipForTarget(
       install.workDir,
       install.target,
-      pipInstallArgs({ ...install, requirementsFile }, reportFile, wheelhouse),
+      wheelDir
+        ? pipDownloadArgs({ ...install, requirementsFile }, wheelDir, wheelhouse)
+        : pipInstallArgs({ ...install, requirementsFile }, reportFile, wheelhouse),
       indexPagesFile
     )
-    const output = await core.group('pip install', () => runPip(install.python, args))
+    const output = await core.group(wheelDir ? 'pip download' : 'pip install', () =>
+      runPip(install.python, args)
+    )
+    if (output.exitCode === 0 && wheelDir) {
+      const wheels = (await readdir(wheelDir).catch(() => [] as string[]))
+        .filter(file => file.endsWith('.whl'))
+        .sort()
+        .map(file => path.join(wheelDir, file))
+      const chosen = wheels.map(wheelFileNameVersion)
+      const seen = await readSeenOnIndex(indexPagesFile)
+      return {
+        installed: [],
+        wheels,
+        builtFromSdist,
+        heldBack: heldBackByGlibc(seen, chosen, install.target)
+      }
+    }
     if (output.exitCode === 0) {
       const installed = await readReport(reportFile)
       const seen = await readSeenOnIndex(indexPagesFile)
       return {
         installed,
+        wheels: [],
         builtFromSdist,
         heldBack: heldBackByGlibc(seen, installed, install.target)
       }
@@ -796,4 +856,10 @@ async function readReport(reportFile: string): Promise<InstalledDistribution[]> 
     requiresDist: item.metadata?.requires_dist ?? [],
     url: redact(item.download_info?.url ?? '')
   }))
+}
+
+/** numpy-2.2.6-cp311-…whl → numpy, 2.2.6: a wheel file's name says what pip chose. */
+function wheelFileNameVersion(file: string): { name: string; version: string } {
+  const [name = '', version = ''] = path.basename(file).split('-')
+  return { name: canonicalName(name), version }
 }

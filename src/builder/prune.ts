@@ -4,6 +4,8 @@ import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from '../facts.js'
 import { canonicalName, parseRequirement } from '../sources/pep508.js'
 import { modulesInFiles } from './import-check.js'
 import { requiredNames, siteLocator } from './site.js'
+import { layerFileContent, type DistributionLayout } from './assemble.js'
+import type { LayerFile } from './layout.js'
 import type { InstalledDistribution } from './pip.js'
 import type { LayerPackage } from './site.js'
 
@@ -159,11 +161,14 @@ function isInTests(file: string): boolean {
  * way), not the 6 MB of tests around them; an import inside a function, or in a `conftest.py`
  * (pytest's, never loaded at run time), keeps nothing.
  */
-export async function testsImported(siteDir: string, pkg: LayerPackage): Promise<Set<string>> {
+export async function testsImported(
+  packageFiles: readonly string[],
+  readText: (file: string) => Promise<string>
+): Promise<Set<string>> {
   const kept = new Set<string>()
-  if (!pkg.files.some(isInTests)) return kept
-  const files = new Set(pkg.files)
-  const queue = pkg.files.filter(
+  if (!packageFiles.some(isInTests)) return kept
+  const files = new Set(packageFiles)
+  const queue = packageFiles.filter(
     file => file.endsWith('.py') && !isInTests(file) && path.posix.basename(file) !== 'conftest.py'
   )
   const scanned = new Set<string>()
@@ -171,7 +176,7 @@ export async function testsImported(siteDir: string, pkg: LayerPackage): Promise
     const file = queue.pop()!
     if (scanned.has(file)) continue
     scanned.add(file)
-    const text = await readFile(path.join(siteDir, file), 'utf8').catch(() => '')
+    const text = await readText(file).catch(() => '')
     for (const target of moduleLevelImports(file, text)) {
       if (!target.includes('tests')) continue
       for (const found of testsModuleFiles(target, files)) {
@@ -287,7 +292,9 @@ async function slimPackages(
 ): Promise<LayerPackage[]> {
   const result: LayerPackage[] = []
   for (const pkg of packages) {
-    const imported = await testsImported(siteDir, pkg)
+    const imported = await testsImported(pkg.files, file =>
+      readFile(path.join(siteDir, file), 'utf8')
+    )
     const drop = pkg.files.filter(file => isSlimmable(file) && !imported.has(file))
     if (drop.length === 0) {
       result.push(pkg)
@@ -348,4 +355,79 @@ async function removeEmptyDirectories(dir: string): Promise<boolean> {
     }
   }
   return empty
+}
+
+/** What leaves a layer assembled from wheels: whole distributions, then slimmed files. */
+export interface LayoutPruneResult {
+  layouts: DistributionLayout[]
+  excluded: Exclusion[]
+  slimmed: { files: number; bytes: number }
+  notices: string[]
+}
+
+/**
+ * prune() as filters over wheel entries: a left-out distribution's files are never laid out
+ * (so a path a kept package also holds stays, with the kept package's bytes), and slim drops
+ * files by the same rules, reading a package's .py files in memory to see if it imports its tests.
+ */
+export async function pruneLayouts(
+  layouts: DistributionLayout[],
+  installed: InstalledDistribution[],
+  options: { exclude: string[]; slim: boolean }
+): Promise<LayoutPruneResult> {
+  const exclusions = packagesToExclude(installed, options.exclude)
+  const excluded: Exclusion[] = []
+  const kept: DistributionLayout[] = []
+  for (const layout of layouts) {
+    const reason = exclusions.get(layout.dist.name)
+    if (!reason) {
+      kept.push(layout)
+      continue
+    }
+    excluded.push({
+      name: layout.dist.name,
+      version: layout.dist.version,
+      reason,
+      providedByRuntime: !options.exclude.includes(layout.dist.name),
+      modules: modulesInFiles(layout.files.map(file => file.path))
+    })
+  }
+  excluded.sort((a, b) => a.name.localeCompare(b.name))
+  const slimmed = { files: 0, bytes: 0 }
+  const result = options.slim
+    ? await Promise.all(
+        kept.map(async layout => {
+          const imported = await testsImportedInMemory(layout.files)
+          const drops = (file: LayerFile) => isSlimmable(file.path) && !imported.has(file.path)
+          const stays = layout.files.filter(file => !drops(file))
+          for (const file of layout.files) {
+            if (!drops(file)) continue
+            slimmed.files++
+            slimmed.bytes += file.size
+          }
+          return { ...layout, files: stays }
+        })
+      )
+    : kept
+  const pins = sdkPins(installed, options.exclude)
+  const stayed = result
+    .map(layout => layout.dist.name)
+    .filter(name => RUNTIME_SDK.includes(name))
+    .sort()
+  const notices =
+    pins.length > 0 && stayed.length > 0
+      ? [
+          `${stayed.join(', ')} ${stayed.length === 1 ? 'stays in the layer although the runtime ships it' : 'stay in the layer although the runtime ships them'}: ${pins.map(pin => `${pin.by} requires ${pin.requirement}`).join('; ')}, which the runtime's own copy need not satisfy`
+        ]
+      : []
+  return { layouts: result, excluded, slimmed, notices }
+}
+
+/** testsImported over a wheel's entries, each .py inflated in memory. */
+async function testsImportedInMemory(files: LayerFile[]): Promise<Set<string>> {
+  const byPath = new Map(files.map(file => [file.path, file]))
+  return testsImported([...byPath.keys()], async file => {
+    const entry = byPath.get(file)
+    return entry ? (await layerFileContent(entry)).toString('utf8') : ''
+  })
 }

@@ -149,7 +149,8 @@ export function siteLocator(siteDir: string): (listed: string) => string | undef
   }
 }
 
-function lexicalSitePath(listed: string): string | undefined {
+/** Where a RECORD path lies in the site directory by its text alone; undefined when outside. */
+export function lexicalSitePath(listed: string): string | undefined {
   const slashed = listed.replace(/\\/g, '/')
   const unstaged = slashed.startsWith(PIP_TARGET_STAGING)
     ? slashed.slice(PIP_TARGET_STAGING.length)

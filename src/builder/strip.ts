@@ -1,8 +1,11 @@
 import * as exec from '@actions/exec'
-import { lstat } from 'node:fs/promises'
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { WHEEL_MACHINE, type Architecture } from '../facts.js'
+import { mapLimit } from '../concurrency.js'
+import { layerFileContent } from './assemble.js'
+import type { LayerFile } from './layout.js'
 import { siteLocator, type LayerPackage } from './site.js'
 
 export interface StripResult {
@@ -92,4 +95,60 @@ async function sizes(siteDir: string, files: string[]): Promise<Map<string, numb
   return new Map(
     entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined)
   )
+}
+
+export interface LayerStripResult {
+  files: LayerFile[]
+  stripped: number
+  savedBytes: number
+  warning?: string
+}
+
+/**
+ * stripSharedObjects for a layer assembled from wheels: the shared objects are written to a
+ * scratch folder, stripped there, and go into the layer as new bytes; the rest stays copied.
+ */
+export async function stripLayerFiles(
+  files: LayerFile[],
+  architecture: Architecture,
+  scratchDir: string
+): Promise<LayerStripResult> {
+  const tool = stripTool(architecture)
+  const targets = files.flatMap((file, index) => (isStrippable(file.path) ? [index] : []))
+  if (targets.length === 0) return { files, stripped: 0, savedBytes: 0 }
+  await mkdir(scratchDir, { recursive: true })
+  const scratch = (index: number) => path.join(scratchDir, `${index}.so`)
+  await mapLimit(targets, 4, async index =>
+    writeFile(scratch(index), await layerFileContent(files[index]))
+  )
+  try {
+    for (let i = 0; i < targets.length; i += 200) {
+      const batch = targets.slice(i, i + 200).map(scratch)
+      let failure: string | undefined
+      try {
+        const { exitCode, stderr } = await exec.getExecOutput(
+          tool,
+          ['--strip-unneeded', ...batch],
+          { ignoreReturnCode: true, silent: true }
+        )
+        if (exitCode !== 0) {
+          failure = `strip: ${tool} failed, shared objects left as they are: ${stderr.trim().split('\n')[0]}`
+        }
+      } catch {
+        failure = `strip: ${tool} was not found on the runner (install binutils for ${WHEEL_MACHINE[architecture]}); shared objects left as they are`
+      }
+      // nothing of a failed strip reaches the layer: the wheels' bytes are still there
+      if (failure) return { files, stripped: 0, savedBytes: 0, warning: failure }
+    }
+    const result = [...files]
+    let savedBytes = 0
+    await mapLimit(targets, 4, async index => {
+      const data = await readFile(scratch(index))
+      savedBytes += files[index].size - data.length
+      result[index] = { ...files[index], size: data.length, source: { kind: 'bytes', data } }
+    })
+    return { files: result, stripped: targets.length, savedBytes }
+  } finally {
+    await rm(scratchDir, { recursive: true, force: true })
+  }
 }

@@ -80,18 +80,62 @@ export async function verifyLayer(
       findings: await checkFile(file, () => sniffFormat(path), elf, target, findingOf(file))
     }
   })
+  return withLinkFindings(perFile, files, ownerOf, target, options)
+}
+
+/** A file of the layer whose bytes are read in memory (inflated from its wheel). */
+export interface LayerFileBytes {
+  /** Relative to the site directory. */
+  path: string
+  content: () => Promise<Buffer>
+}
+
+/** Bytes of files verified at once: each is inflated whole, so few at a time. */
+const INFLATED_AT_ONCE = 2
+
+/**
+ * verifyLayer over files held in memory, for a layer assembled from wheels: each file is
+ * inflated (its CRC checked) and its ELF headers parsed from the bytes; nothing on disk.
+ */
+export async function verifyLayerFiles(
+  files: LayerFileBytes[],
+  packages: LayerPackage[],
+  target: Target,
+  options: VerifyOptions = {}
+): Promise<Finding[]> {
+  const owners = new Map<string, LayerPackage>()
+  for (const pkg of packages) for (const file of pkg.files) owners.set(posix.normalize(file), pkg)
+  const ownerOf = (file: string) => owners.get(file) ?? UNKNOWN_PACKAGE
+  const perFile = await mapLimit(files, INFLATED_AT_ONCE, async ({ path: file, content }) => {
+    const bytes = await content()
+    const elf = await parseElf(bytes)
+    const sniff = async () => describeFormat(bytes.subarray(0, 4))
+    const finding = findingFor(ownerOf(file), file)
+    return { file, elf, findings: await checkFile(file, sniff, elf, target, finding) }
+  })
+  const paths = files.map(file => file.path)
+  return withLinkFindings(perFile, paths, ownerOf, target, options)
+}
+
+/**
+ * Each file's own findings, then the link check over every shared object at once (a library
+ * may be another file of the layer); unknown libraries are warnings, told through options.
+ */
+function withLinkFindings(
+  perFile: Array<{ file: string; elf: ElfInfo | undefined; findings: Finding[] }>,
+  siteFiles: string[],
+  ownerOf: (file: string) => Pick<LayerPackage, 'name' | 'version'>,
+  target: Target,
+  options: VerifyOptions
+): Finding[] {
   const objects = perFile.flatMap(({ file, elf }) => (elf ? [{ file, elf }] : []))
-  const links = checkLinks(
-    objects,
-    { siteFiles: files, libraryFiles: options.libraryFiles ?? [] },
-    target
-  )
+  const links = checkLinks(objects, { siteFiles, libraryFiles: options.libraryFiles ?? [] }, target)
   const unknown = links.filter(problem => problem.kind === 'unknown-library')
   for (const warning of unknownLibraryWarnings(unknown, ownerOf, target)) {
     options.onWarning?.(warning.message, warning.packageName)
   }
   const linkFindings = links.flatMap(({ file, kind, problem }) =>
-    kind === 'unknown-library' ? [] : [findingOf(file)(kind, problem)]
+    kind === 'unknown-library' ? [] : [findingFor(ownerOf(file), file)(kind, problem)]
   )
   return [...perFile.flatMap(f => f.findings), ...linkFindings].sort(byPackageThenFile)
 }

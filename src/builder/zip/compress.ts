@@ -16,9 +16,9 @@ export const STREAMING_THRESHOLD = 8 * 1024 * 1024
 const DEFLATE_CHUNK = 256 * 1024
 
 // Unix file types and the MS-DOS directory bit, for the central records' external attributes.
-const S_IFREG = 0o100000
-const S_IFDIR = 0o040000
-const MSDOS_DIRECTORY = 0x10
+export const S_IFREG = 0o100000
+export const S_IFDIR = 0o040000
+export const MSDOS_DIRECTORY = 0x10
 
 /** An entry's content, ready to be written. */
 interface EntryData {
@@ -230,7 +230,7 @@ function readSource(entry: FileEntry, space: Buffer): Buffer {
  * (zlib stops early then, so incompressible files cost little). A fresh zlib stream per file:
  * a reset stream keeps old window bytes that can change the output of Node's zlib.
  */
-function deflateRaw(content: Buffer, level: number): Promise<Buffer | undefined> {
+export function deflateRaw(content: Buffer, level: number): Promise<Buffer | undefined> {
   // Half the input holds most results in one chunk; the output does not depend on it.
   const chunkSize = Math.max(64, (content.length >>> 1) + 64)
   const maxOutputLength = content.length - 1
