@@ -132,11 +132,13 @@ export async function buildLayer(
     }
   }
   // what the project asked for; pip itself counts every line of the file it read (every pin
-  // of a lock) as requested, and writes REQUESTED for those
+  // of a lock) as requested, and writes REQUESTED for those. A local project of a requirements
+  // file is a line of it, whose name only its built wheel tells.
+  const localLines = new Set(noDeps ? [] : local.wheels.map(built => built.name))
   const distributions: InstalledDistribution[] = chosen.map(({ wheel, dist }) => ({
     name: dist.name,
     version: dist.version,
-    requested: source.directNames.includes(dist.name),
+    requested: source.directNames.includes(dist.name) || localLines.has(dist.name),
     requiresDist: dist.requiresDist,
     url: wheel.filename
   }))

@@ -456,9 +456,8 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
         : pipInstallArgs({ ...install, requirementsFile }, reportFile, wheelhouse),
       indexPagesFile
     )
-    const output = await core.group(wheelDir ? 'pip download' : 'pip install', () =>
-      runPip(install.python, args)
-    )
+    const command = wheelDir ? 'pip download' : 'pip install'
+    const output = await core.group(command, () => runPip(install.python, args))
     if (output.exitCode === 0 && wheelDir) {
       const wheels = (await readdir(wheelDir).catch(() => [] as string[]))
         .filter(file => file.endsWith('.whl'))
@@ -493,7 +492,7 @@ export async function installRequirements(install: PipInstall): Promise<PipResul
     }
     if (mismatch) throw new HashCheckFailed(mismatch)
     const missing = unresolvableRequirement(output.stderr)
-    if (!missing) throw new Error(`pip install failed: ${pipError(output.stderr)}`)
+    if (!missing) throw new Error(`${command} failed: ${pipError(output.stderr)}`)
     const unreachable = indexFailure(
       await readIndexPages(indexPagesFile),
       missing.name,
