@@ -1,7 +1,7 @@
 // The whole flow on this machine, with no AWS account and no internet: a package index and a
 // Lambda API emulator on 127.0.0.1, then the bundled action (dist/index.js) on Node 24: a
-// publish, a rerun that changes nothing, a release of an alias after a smoke test, and a plan
-// of a change.
+// publish, a rerun that changes nothing, a plan of a change, and a release of an alias after a
+// smoke test.
 import {
   CreateAliasCommand,
   LambdaClient,
