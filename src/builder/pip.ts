@@ -551,22 +551,10 @@ async function buildPureWheel(
   if (lockedLine) await writeFile(lockedFile, lockedLine + '\n')
   const what = lockedLine ? ['--require-hashes', '-r', lockedFile] : [missing.requirement]
   const output = await core.group(`pip wheel ${missing.requirement} (sdist only)`, () =>
-    runPip(install.python, [
-      '-m',
-      'pip',
-      'wheel',
-      '--no-deps',
-      '--disable-pip-version-check',
-      '--progress-bar',
-      'off',
-      '--no-binary',
-      missing.name,
-      '--wheel-dir',
-      wheelhouse,
-      ...indexArgs(install),
-      ...wheelArgs(install.pipArgs),
-      ...what
-    ])
+    runPip(
+      install.python,
+      pipWheelArgs(install, wheelhouse, ['--no-binary', missing.name, ...what])
+    )
   )
   if (output.exitCode !== 0) {
     const mismatch = hashMismatch(output.stderr)
@@ -861,4 +849,29 @@ async function readReport(reportFile: string): Promise<InstalledDistribution[]> 
 function wheelFileNameVersion(file: string): { name: string; version: string } {
   const [name = '', version = ''] = path.basename(file).split('-')
   return { name: canonicalName(name), version }
+}
+
+/**
+ * `pip wheel --no-deps` of one sdist or local project into wheelDir, from the same indexes and
+ * with the same pip-args as the download (less the install-only ones).
+ */
+export function pipWheelArgs(
+  install: Pick<PipInstall, 'indexUrl' | 'extraIndexUrls' | 'pipArgs' | 'namedIndexes'>,
+  wheelDir: string,
+  what: string[]
+): string[] {
+  return [
+    '-m',
+    'pip',
+    'wheel',
+    '--no-deps',
+    '--disable-pip-version-check',
+    '--progress-bar',
+    'off',
+    '--wheel-dir',
+    wheelDir,
+    ...indexArgs(install),
+    ...wheelArgs(install.pipArgs),
+    ...what
+  ]
 }

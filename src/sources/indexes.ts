@@ -2,7 +2,7 @@
 // `[[tool.poetry.source]]`, uv.lock's registry URLs), read as their own tool reads them, so that
 // pip asks the index the project was locked against when no index-url input is given.
 import type { TomlTable } from 'smol-toml'
-import { redact, urlSecrets } from '../secrets.js'
+import { redact, urlSecrets, withoutCredentials } from '../secrets.js'
 import { isTable } from './common.js'
 
 /** One index and where it was named, for the log and pip's failure messages. */
@@ -29,7 +29,7 @@ const PYPI = 'https://pypi.org/simple/'
  * `$NAME` and `${NAME}` expanded from the environment as pipenv expands them (Python's
  * os.path.expandvars): a variable that is not set stays as written.
  */
-export function expandEnvironment(text: string, env: NodeJS.ProcessEnv = process.env): string {
+export function expandEnvironment(text: string, env: NodeJS.ProcessEnv): string {
   return text.replace(
     /\$(?:\{([^}]+)\}|([A-Za-z0-9_]+))/g,
     (written, braced?: string, bare?: string) => env[braced ?? bare ?? ''] ?? written
@@ -76,7 +76,8 @@ function indexes(
 export function pipfileIndexes(
   meta: unknown,
   where: string,
-  env: NodeJS.ProcessEnv = process.env
+  // as for requirement files: a lock names the host, so it never gets AWS or GitHub credentials
+  env: NodeJS.ProcessEnv = withoutCredentials(process.env)
 ): SourceIndexes | undefined {
   const sources = isTable(meta) && Array.isArray(meta.sources) ? meta.sources : []
   const named = sources.flatMap((source: unknown, at: number) => {
