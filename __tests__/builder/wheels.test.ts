@@ -105,6 +105,26 @@ describe('readWheel refuses hostile wheels, naming the wheel and the entry', () 
     await expect(checkEntry(wheel, entry)).rejects.toThrow('does not match its CRC')
   })
 
+  it('a deflate bomb: content far larger than its listed size stops at that size', async () => {
+    const bytes = zipWith('hostile/bomb.py', '\0'.repeat(4 * 1024 * 1024))
+    // claim 10 bytes in both headers, as a bomb would
+    const name = Buffer.from('hostile/bomb.py')
+    const copy = Buffer.from(bytes)
+    for (let at = copy.indexOf(name); at !== -1; at = copy.indexOf(name, at + 1)) {
+      if (at >= 30 && copy.readUInt32LE(at - 30) === 0x04034b50)
+        copy.writeUInt32LE(10, at - 30 + 22)
+      if (at >= 46 && copy.readUInt32LE(at - 46) === 0x02014b50)
+        copy.writeUInt32LE(10, at - 46 + 24)
+    }
+    const wheel = readWheel(wheelFile(copy))
+    const entry = wheel.entries.find(e => e.name === 'hostile/bomb.py')!
+    expect(entry.size).toBe(10)
+    await expect(checkEntry(wheel, entry)).rejects.toThrow(
+      `${WHEEL}: hostile/bomb.py does not inflate`
+    )
+    await expect(entryContent(wheel, entry)).rejects.toThrow('hostile/bomb.py')
+  })
+
   it('a file that is not a zip', () => {
     expect(() => readWheel(wheelFile(Buffer.from('not a zip at all')))).toThrow(
       `${WHEEL} is not a zip file`

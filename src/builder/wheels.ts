@@ -330,14 +330,16 @@ export async function checkEntry(wheel: Wheel, entry: WheelEntry): Promise<void>
   }
   let crc = 0
   let size = 0
+  const inflate = entry.method === DEFLATE ? zlib.createInflateRaw() : undefined
   const consume = (chunk: Buffer) => {
     crc = zlib.crc32(chunk, crc)
     size += chunk.length
+    // a deflate bomb stops at the size the central directory gives, not at the end of the disk
+    if (size > entry.size) inflate?.destroy(new Error(`more than the ${entry.size} bytes listed`))
   }
   if (entry.method === STORE) {
     for await (const chunk of compressedChunks(wheel, entry)) consume(chunk)
-  } else if (entry.method === DEFLATE) {
-    const inflate = zlib.createInflateRaw()
+  } else if (inflate) {
     const done = new Promise<void>((resolve, reject) => {
       inflate.on('data', consume)
       inflate.on('end', resolve)
@@ -348,9 +350,15 @@ export async function checkEntry(wheel: Wheel, entry: WheelEntry): Promise<void>
       )
     })
     for await (const chunk of compressedChunks(wheel, entry)) {
-      if (!inflate.write(chunk)) await new Promise(resolve => inflate.once('drain', resolve))
+      if (inflate.destroyed) break
+      if (!inflate.write(chunk)) {
+        await new Promise(resolve => {
+          inflate.once('drain', resolve)
+          inflate.once('close', resolve)
+        })
+      }
     }
-    inflate.end()
+    if (!inflate.destroyed) inflate.end()
     await done
   } else {
     await entryContent(wheel, entry)
