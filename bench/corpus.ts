@@ -69,7 +69,7 @@ export const CORPUS_REQUIREMENTS = [
 ]
 
 /** Bumped whenever the way wheels are made changes, so a cached corpus is rebuilt. */
-const CORPUS_FORMAT = 1
+const CORPUS_FORMAT = 2
 const DIST_PACKAGES = 'usr/lib/python3/dist-packages'
 /** Libraries every manylinux2014 system provides; never bundled (PEP 599). */
 const MANYLINUX_SYSTEM_LIBS =
@@ -350,7 +350,16 @@ async function repackProject(
     installedBytes += content.length
     if ((await fs.stat(file)).mode & 0o111) executable.push(relative)
   }
-  const wheel = buildWheel({ name: project.name, version, tag, requires, files, executable })
+  // Every entry deflated, as PyPI's wheels are (bdist_wheel deflates whatever the size).
+  const wheel = buildWheel({
+    name: project.name,
+    version,
+    tag,
+    requires,
+    files,
+    executable,
+    deflateAll: true
+  })
   await fs.writeFile(path.join(wheelsDir, wheel.filename), wheel.bytes)
   return {
     project: project.name,

@@ -64,7 +64,7 @@ export async function run(): Promise<void> {
     for (const secret of source?.secrets ?? []) core.setSecret(secret)
     const extraFiles = source ? await planExtraFiles(inputs.files, workspaceRoot()) : undefined
     for (const warning of extraFiles?.warnings ?? []) core.warning(warning)
-    const checkInterpreter = source ? await preflightBuild(inputs) : undefined
+    const preflight = source ? await preflightBuild(inputs) : undefined
     // the AWS SDK is loaded only when publishing or planning: a build-only run never needs it
     const aws = inputs.publish || inputs.plan ? await import('./aws/index.js') : undefined
     const regions = aws && inputs.publish ? await aws.preflight(inputs) : []
@@ -72,7 +72,14 @@ export async function run(): Promise<void> {
 
     const report =
       prebuilt ??
-      (await buildLayer(inputs, source!, workDir, checkInterpreter, extraFiles?.files ?? []))
+      (await buildLayer(
+        // pip runs on the interpreter the preflight found, by its own path
+        { ...inputs, python: preflight!.python },
+        source!,
+        workDir,
+        preflight!.checkInterpreter,
+        extraFiles?.files ?? []
+      ))
     if (!prebuilt) await reportAndGate(inputs, report)
 
     if (!aws) {

@@ -35,8 +35,27 @@ const python312 = findRuntime('python3.12')!
 
 describe('the interpreter that runs pip', () => {
   it('accepts pip 22.2 and later', async () => {
-    expect(await checkPip(fakePython('pip 22.2.2 from /x (python 3.10)'))).toBe('22.2')
-    expect(await checkPip(fakePython('pip 24.0 from /x (python 3.12)'))).toBe('24.0')
+    expect(await checkPip(fakePython('pip 22.2.2'))).toMatchObject({ pipVersion: '22.2' })
+    expect(await checkPip(fakePython('pip 24.0'))).toMatchObject({ pipVersion: '24.0' })
+  })
+
+  it('reads the real pip, and finds the interpreter behind a shim so pip starts without it', async () => {
+    const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'])
+      .toString()
+      .trim()
+    // a pyenv/asdf-like shim: a script that finds the interpreter, then runs it
+    const shim = fakeScript('exec python3 "$@"')
+    const found = await checkPip(shim)
+    expect(found.executable).toBe(real)
+    expect(found.pipVersion).toMatch(/^\d+\.\d+$/)
+  })
+
+  it('refuses a python without pip, naming it', async () => {
+    const bare = mkdtempSync(path.join(os.tmpdir(), 'no-pip-'))
+    execFileSync('python3', ['-m', 'venv', '--without-pip', bare])
+    await expect(checkPip(path.join(bare, 'bin', 'python'))).rejects.toThrow(
+      `python: "${path.join(bare, 'bin', 'python')}" has no pip (No module named pip)`
+    )
   })
 
   it('refuses an older pip, saying how to upgrade', async () => {

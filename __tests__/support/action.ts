@@ -6,6 +6,8 @@ import { isolatedPipEnv } from './pip-env.js'
 
 /** The Node the action declares (runs.using: node24), from the npm package `node@24`. */
 export const NODE24 = path.resolve('node_modules/node/bin/node')
+/** The Node before it, from the npm package `node@22` (installed as `node22`). */
+export const NODE22 = path.resolve('node_modules/node22/bin/node')
 export const BUNDLE = path.resolve('dist/index.js')
 
 export interface ActionRun {
@@ -29,7 +31,7 @@ export interface ActionRun {
  */
 export async function runAction(
   inputs: Record<string, string>,
-  options: { cwd: string; env?: Record<string, string | undefined> }
+  options: { cwd: string; env?: Record<string, string | undefined>; node?: string }
 ): Promise<ActionRun> {
   const runnerTemp = await mkdtemp(path.join(os.tmpdir(), 'runner-temp-'))
   const outputFile = path.join(runnerTemp, 'github-output')
@@ -60,7 +62,7 @@ export async function runAction(
     stdout: string
     stderr: string
   }>((resolve, reject) => {
-    const child = spawn(NODE24, [BUNDLE], {
+    const child = spawn(options.node ?? NODE24, [BUNDLE], {
       cwd: options.cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe']

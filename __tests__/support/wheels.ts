@@ -29,6 +29,11 @@ export interface WheelSpec {
   executable?: string[]
   /** Lines added to the RECORD as they are, true or not: a wheel that lies about its files. */
   extraRecordLines?: string[]
+  /**
+   * Deflate every entry, however large, as bdist_wheel and PyPI's wheels do. Off by default:
+   * the tests' big blobs are random bytes that deflate cannot shrink, only slow down.
+   */
+  deflateAll?: boolean
 }
 
 export interface SdistSpec {
@@ -121,7 +126,11 @@ export function buildWheel(spec: WheelSpec): Distribution {
     `${distInfo}/RECORD,,\n`
   entries.push({ path: `${distInfo}/RECORD`, data: Buffer.from(record), mode: 0o644 })
   const filename = `${filenameName(spec.name)}-${spec.version}-${tag}.whl`
-  return { filename, bytes: writeZip(entries), requiresPython: spec.requiresPython }
+  return {
+    filename,
+    bytes: writeZip(entries, { deflateAll: spec.deflateAll }),
+    requiresPython: spec.requiresPython
+  }
 }
 
 function recordHash(data: Buffer): string {
@@ -286,7 +295,7 @@ const DOS_TIME = 0
 const MADE_BY_UNIX = (3 << 8) | 20
 
 /** A plain zip (deflate where it helps, stored where it does not), unix modes kept. */
-export function writeZip(entries: ZipEntry[]): Buffer {
+export function writeZip(entries: ZipEntry[], options: { deflateAll?: boolean } = {}): Buffer {
   const chunks: Buffer[] = []
   const central: Buffer[] = []
   let offset = 0
@@ -294,7 +303,8 @@ export function writeZip(entries: ZipEntry[]): Buffer {
     const name = Buffer.from(entry.path, 'utf8')
     const crc = crc32(entry.data)
     // Deflating large incompressible blobs is slow and useless.
-    const deflated = entry.data.length <= 4 * 1024 * 1024 ? deflateRawSync(entry.data) : undefined
+    const deflate = options.deflateAll || entry.data.length <= 4 * 1024 * 1024
+    const deflated = deflate ? deflateRawSync(entry.data) : undefined
     const stored = !deflated || deflated.length >= entry.data.length
     const body = stored ? entry.data : deflated
     const method = stored ? 0 : 8

@@ -405,10 +405,29 @@ export async function runPip(python: string, args: string[]): Promise<exec.ExecO
   })
 }
 
-export async function checkPip(python: string): Promise<string> {
+/** The python that runs pip, as the preflight found it. */
+export interface RunnerPython {
+  /** Its own path (`sys.executable`): past a pyenv or asdf shim, which costs a second a start. */
+  executable: string
+  /** "23.2" */
+  pipVersion: string
+}
+
+// pip's version from its metadata: importing pip to ask it (`pip --version`) takes a second.
+const PIP_PROBE = [
+  'import sys',
+  'from importlib.metadata import PackageNotFoundError, version',
+  'try:',
+  "    print('pip ' + version('pip'))",
+  'except PackageNotFoundError:',
+  "    sys.exit('No module named pip')",
+  'print(sys.executable)'
+].join('\n')
+
+export async function checkPip(python: string): Promise<RunnerPython> {
   let output: exec.ExecOutput
   try {
-    output = await exec.getExecOutput(python, ['-m', 'pip', '--version'], {
+    output = await exec.getExecOutput(python, ['-c', PIP_PROBE], {
       ignoreReturnCode: true,
       silent: true,
       env: pipEnv()
@@ -418,7 +437,8 @@ export async function checkPip(python: string): Promise<string> {
       `python: "${python}" was not found on the runner; install Python (actions/setup-python) or set python to an interpreter path`
     )
   }
-  const match = /^pip (\d+)\.(\d+)/.exec(output.stdout.trim())
+  const [first = '', executable] = output.stdout.trim().split('\n')
+  const match = /^pip (\d+)\.(\d+)/.exec(first.trim())
   if (output.exitCode !== 0 || !match) {
     throw new Error(
       `python: "${python}" has no pip (${lastLine(output.stderr) || 'python -m pip failed'}); install pip for it or set python to another interpreter`
@@ -430,7 +450,7 @@ export async function checkPip(python: string): Promise<string> {
       `python: pip ${major}.${minor} is too old; the action needs pip ${MIN_PIP.join('.')} or later (run: ${python} -m pip install --upgrade pip)`
     )
   }
-  return `${major}.${minor}`
+  return { executable: executable?.trim() || python, pipVersion: `${major}.${minor}` }
 }
 
 /**

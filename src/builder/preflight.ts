@@ -7,16 +7,30 @@ import type { ImportCheckInterpreter } from './import-check.js'
 import { findInterpreter } from './interpreter.js'
 import { checkPip, overriddenPipVariables } from './pip.js'
 
-/** The build's early checks, in the order a user would fix them; returns the check's interpreter. */
-export async function preflightBuild(inputs: ActionInputs): Promise<ImportCheckInterpreter> {
-  await checkIndexes(inputs)
-  await checkPip(inputs.python)
+/** What the preflight found on the runner, for the build. */
+export interface BuildPreflight {
+  /** The python that runs pip, by its own path (a shim resolved once, not at every start). */
+  python: string
+  checkInterpreter: ImportCheckInterpreter
+}
+
+/** The build's early checks, in the order a user would fix them. */
+export async function preflightBuild(inputs: ActionInputs): Promise<BuildPreflight> {
+  // the three wait on a network reply and two Python start-ups: run together, told in order
+  const [indexes, pip, interpreter] = await Promise.allSettled([
+    checkIndexes(inputs),
+    checkPip(inputs.python),
+    findImportCheckInterpreter(inputs)
+  ])
+  if (indexes.status === 'rejected') throw indexes.reason
+  if (pip.status === 'rejected') throw pip.reason
   for (const name of overriddenPipVariables()) {
     core.warning(
       `${name} is set on the runner; the action sets that pip option itself (from the inputs), so pip does not get it`
     )
   }
-  return findImportCheckInterpreter(inputs)
+  if (interpreter.status === 'rejected') throw interpreter.reason
+  return { python: pip.value.executable, checkInterpreter: interpreter.value }
 }
 
 /** Looked for before any work, so that import-check: true without one fails first. */
