@@ -1,42 +1,38 @@
 import { execFileSync } from 'node:child_process'
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  statSync,
-  writeFileSync
-} from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isStrippable, stripSharedObjects, stripTool } from '../../src/builder/strip.js'
-import type { LayerPackage } from '../../src/builder/site.js'
+import type { LayerFile } from '../../src/builder/layout.js'
+import { isStrippable, stripLayerFiles, stripTool } from '../../src/builder/strip.js'
+import { bytesOf, fileInMemory } from '../support/layer-files.js'
 
 const SOURCE =
   'int answer(void) { return 42; }\nstatic int unused_helper(int x) { return x * 2; }\nint twice(int x) { return unused_helper(x); }\n'
 
-/** A site dir holding a debug-built shared object in a package and a copy in its `.libs`. */
-function layerWithDebugObject(compiler: string): { siteDir: string; pkg: LayerPackage } {
-  const siteDir = mkdtempSync(path.join(os.tmpdir(), 'strip-'))
-  mkdirSync(path.join(siteDir, 'pkg'))
-  mkdirSync(path.join(siteDir, 'pkg.libs'))
-  writeFileSync(path.join(siteDir, 'ext.c'), SOURCE)
+/** A debug-built shared object in a package, a copy in its `.libs`, and a module. */
+function layerWithDebugObject(compiler: string): LayerFile[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'strip-'))
+  writeFileSync(path.join(dir, 'ext.c'), SOURCE)
   execFileSync(compiler, [
     '-g',
     '-shared',
     '-fPIC',
     '-o',
-    path.join(siteDir, 'pkg/_ext.so'),
-    path.join(siteDir, 'ext.c')
+    path.join(dir, '_ext.so'),
+    path.join(dir, 'ext.c')
   ])
-  copyFileSync(path.join(siteDir, 'pkg/_ext.so'), path.join(siteDir, 'pkg.libs/libbundled.so.1'))
-  const files = ['pkg/_ext.so', 'pkg.libs/libbundled.so.1']
-  const bytes = files.reduce((sum, file) => sum + statSync(path.join(siteDir, file)).size, 0)
-  return { siteDir, pkg: { name: 'pkg', version: '1.0', requested: true, files, bytes } }
+  const object = readFileSync(path.join(dir, '_ext.so'))
+  return [
+    fileInMemory('pkg/__init__.py', 'from ._ext import *\n', { owner: 'pkg' }),
+    fileInMemory('pkg/_ext.so', object, { owner: 'pkg' }),
+    fileInMemory('pkg.libs/libbundled.so.1', object, { owner: 'pkg' })
+  ]
 }
 
-function sectionNames(file: string, readelf = 'readelf'): string {
+function sectionNames(data: Buffer, readelf = 'readelf'): string {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sections-')), 'object.so')
+  writeFileSync(file, data)
   return execFileSync(readelf, ['-S', '-W', file], { encoding: 'utf8' })
 }
 
@@ -47,21 +43,24 @@ describe('strip', () => {
   ] as const)(
     'removes debug info from %s shared objects and leaves *.libs alone',
     async (architecture, compiler) => {
-      const { siteDir, pkg } = layerWithDebugObject(compiler)
-      const bundled = readFileSync(path.join(siteDir, 'pkg.libs/libbundled.so.1'))
-      expect(sectionNames(path.join(siteDir, 'pkg/_ext.so'))).toContain('.debug_info')
+      const files = layerWithDebugObject(compiler)
+      const [module, object, bundled] = files
+      expect(sectionNames(bytesOf(object))).toContain('.debug_info')
+      const scratch = path.join(mkdtempSync(path.join(os.tmpdir(), 'strip-scratch-')), 'strip')
 
-      const result = await stripSharedObjects(siteDir, [pkg], architecture)
+      const result = await stripLayerFiles(files, architecture, scratch)
 
       expect(result.warning).toBeUndefined()
       expect(result.stripped).toBe(1)
-      expect(sectionNames(path.join(siteDir, 'pkg/_ext.so'))).not.toContain('.debug_info')
-      expect(readFileSync(path.join(siteDir, 'pkg.libs/libbundled.so.1')).equals(bundled)).toBe(
-        true
-      )
-      const after = statSync(path.join(siteDir, 'pkg/_ext.so')).size + bundled.length
-      expect(result.packages[0].bytes).toBe(after)
-      expect(result.savedBytes).toBe(pkg.bytes - after)
+      const [keptModule, stripped, keptBundled] = result.files
+      expect(sectionNames(bytesOf(stripped))).not.toContain('.debug_info')
+      expect(stripped).toMatchObject({ path: 'pkg/_ext.so', size: bytesOf(stripped).length })
+      expect(keptModule).toBe(module)
+      expect(keptBundled).toBe(bundled)
+      expect(result.savedBytes).toBe(object.size - stripped.size)
+      expect(result.savedBytes).toBeGreaterThan(0)
+      // the scratch folder the objects were stripped in is gone
+      expect(existsSync(scratch)).toBe(false)
     }
   )
 
