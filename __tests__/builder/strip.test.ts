@@ -1,38 +1,57 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { layerFileContent } from '../../src/builder/assemble.js'
 import type { LayerFile } from '../../src/builder/layout.js'
 import { isStrippable, stripLayerFiles, stripTool } from '../../src/builder/strip.js'
-import { bytesOf, fileInMemory } from '../support/layer-files.js'
+import type { LayerPackage } from '../../src/builder/site.js'
 
 const SOURCE =
   'int answer(void) { return 42; }\nstatic int unused_helper(int x) { return x * 2; }\nint twice(int x) { return unused_helper(x); }\n'
 
-/** A debug-built shared object in a package, a copy in its `.libs`, and a module. */
-function layerWithDebugObject(compiler: string): LayerFile[] {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'strip-'))
-  writeFileSync(path.join(dir, 'ext.c'), SOURCE)
+/** A site dir holding a debug-built shared object in a package and a copy in its `.libs`. */
+function layerWithDebugObject(compiler: string): { siteDir: string; pkg: LayerPackage } {
+  const siteDir = mkdtempSync(path.join(os.tmpdir(), 'strip-'))
+  mkdirSync(path.join(siteDir, 'pkg'))
+  mkdirSync(path.join(siteDir, 'pkg.libs'))
+  writeFileSync(path.join(siteDir, 'ext.c'), SOURCE)
   execFileSync(compiler, [
     '-g',
     '-shared',
     '-fPIC',
     '-o',
-    path.join(dir, '_ext.so'),
-    path.join(dir, 'ext.c')
+    path.join(siteDir, 'pkg/_ext.so'),
+    path.join(siteDir, 'ext.c')
   ])
-  const object = readFileSync(path.join(dir, '_ext.so'))
-  return [
-    fileInMemory('pkg/__init__.py', 'from ._ext import *\n', { owner: 'pkg' }),
-    fileInMemory('pkg/_ext.so', object, { owner: 'pkg' }),
-    fileInMemory('pkg.libs/libbundled.so.1', object, { owner: 'pkg' })
-  ]
+  copyFileSync(path.join(siteDir, 'pkg/_ext.so'), path.join(siteDir, 'pkg.libs/libbundled.so.1'))
+  const files = ['pkg/_ext.so', 'pkg.libs/libbundled.so.1']
+  const bytes = files.reduce((sum, file) => sum + statSync(path.join(siteDir, file)).size, 0)
+  return { siteDir, pkg: { name: 'pkg', version: '1.0', requested: true, files, bytes } }
 }
 
-function sectionNames(data: Buffer, readelf = 'readelf'): string {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sections-')), 'object.so')
-  writeFileSync(file, data)
+/** A file of the layer read from disk when the strip reaches it. */
+function fileOnDisk(siteDir: string, file: string): LayerFile {
+  const source = path.join(siteDir, file)
+  return {
+    path: file,
+    mode: 0o755,
+    size: statSync(source).size,
+    owner: 'pkg',
+    source: { kind: 'file', file: source }
+  }
+}
+
+function sectionNames(file: string, readelf = 'readelf'): string {
   return execFileSync(readelf, ['-S', '-W', file], { encoding: 'utf8' })
 }
 
@@ -43,23 +62,23 @@ describe('strip', () => {
   ] as const)(
     'removes debug info from %s shared objects and leaves *.libs alone',
     async (architecture, compiler) => {
-      const files = layerWithDebugObject(compiler)
-      const [module, object, bundled] = files
-      expect(sectionNames(bytesOf(object))).toContain('.debug_info')
-      const scratch = path.join(mkdtempSync(path.join(os.tmpdir(), 'strip-scratch-')), 'strip')
+      const { siteDir, pkg } = layerWithDebugObject(compiler)
+      const files = pkg.files.map(file => fileOnDisk(siteDir, file))
+      const bundled = readFileSync(path.join(siteDir, 'pkg.libs/libbundled.so.1'))
+      expect(sectionNames(path.join(siteDir, 'pkg/_ext.so'))).toContain('.debug_info')
+      const scratch = path.join(siteDir, 'scratch')
 
       const result = await stripLayerFiles(files, architecture, scratch)
 
       expect(result.warning).toBeUndefined()
       expect(result.stripped).toBe(1)
-      const [keptModule, stripped, keptBundled] = result.files
-      expect(sectionNames(bytesOf(stripped))).not.toContain('.debug_info')
-      expect(stripped).toMatchObject({ path: 'pkg/_ext.so', size: bytesOf(stripped).length })
-      expect(keptModule).toBe(module)
-      expect(keptBundled).toBe(bundled)
-      expect(result.savedBytes).toBe(object.size - stripped.size)
-      expect(result.savedBytes).toBeGreaterThan(0)
-      // the scratch folder the objects were stripped in is gone
+      const [stripped, keptBundled] = result.files
+      const strippedFile = path.join(siteDir, 'stripped.so')
+      writeFileSync(strippedFile, await layerFileContent(stripped))
+      expect(sectionNames(strippedFile)).not.toContain('.debug_info')
+      expect(stripped).toMatchObject({ path: 'pkg/_ext.so', size: statSync(strippedFile).size })
+      expect(keptBundled).toBe(files[1])
+      expect(result.savedBytes).toBe(pkg.bytes - stripped.size - bundled.length)
       expect(existsSync(scratch)).toBe(false)
     }
   )

@@ -9,9 +9,3 @@ export function fileInMemory(
   const bytes = Buffer.from(data)
   return { path, mode, size: bytes.length, owner, source: { kind: 'bytes', data: bytes } }
 }
-
-/** The bytes of a layer file held in memory. */
-export function bytesOf(file: LayerFile): Buffer {
-  if (file.source.kind !== 'bytes') throw new Error(`${file.path} is not held in memory`)
-  return file.source.data
-}
