@@ -17,8 +17,9 @@ import { parse as parseYaml } from 'yaml'
 import { startIndex, type PackageIndex } from '../__tests__/support/index-server.js'
 import { isolatedPipEnv } from '../__tests__/support/pip-env.js'
 import { parseOutputs } from '../__tests__/support/action.js'
+import { fileInMemory } from '../__tests__/support/layer-files.js'
 import { startLambdaEmulator } from '../emulator/lambda-api.js'
-import { writeLayerZip } from '../src/builder/zip/index.js'
+import { writeAssembledZip } from '../src/builder/assemble.js'
 import {
   BENCH_DIR,
   CORPUS_PYTHON,
@@ -447,12 +448,10 @@ const LATENCY_MS = 500
 
 async function deployStage(rounds: number): Promise<DeployRun[]> {
   const dir = path.join(WORK, 'deploy-stage')
-  const site = path.join(dir, 'site')
-  await fs.mkdir(path.join(site, 'benchlayer'), { recursive: true })
   // What is uploaded hardly matters here: 500 ms per API call dominates.
-  await fs.writeFile(path.join(site, 'benchlayer/__init__.py'), 'VALUE = 1\n'.repeat(10_000))
   const zipPath = path.join(dir, 'layer.zip')
-  await writeLayerZip(site, zipPath, { onWarning: () => {} })
+  const module = fileInMemory('benchlayer/__init__.py', 'VALUE = 1\n'.repeat(10_000))
+  await writeAssembledZip([module], zipPath)
   const emulator = await startLambdaEmulator({ latencyMs: LATENCY_MS, idleTimeoutMs: 10 * 60_000 })
   const runs: DeployRun[] = []
   try {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,11 +12,18 @@ import {
   writeAssembledZip,
   type ChosenWheel
 } from '../../src/builder/assemble.js'
-import { lambdaShebang, layoutWheel, readWheelDistribution } from '../../src/builder/layout.js'
+import {
+  lambdaShebang,
+  layoutWheel,
+  readWheelDistribution,
+  type LayerFile
+} from '../../src/builder/layout.js'
 import { readWheel } from '../../src/builder/wheels.js'
+import { normalisePrefix } from '../../src/builder/zip/index.js'
+import { fileInMemory } from '../support/layer-files.js'
 import { isolatedPipEnv } from '../support/pip-env.js'
 import { extractZip, listZip, testZip } from '../support/unzip.js'
-import { buildWheel, type WheelSpec } from '../support/wheels.js'
+import { buildWheel, writeZip, type WheelSpec } from '../support/wheels.js'
 
 let scratch: string
 let counter = 0
@@ -307,6 +314,304 @@ with open(sys.argv[1], 'wb') as raw:
     await extractLayer(files, path.join(dir, 'python'))
     expect(fs.readFileSync(path.join(dir, 'python/nsroot/left/__init__.py'), 'utf8')).toBe(
       'LEFT = 1\n'
+    )
+  })
+})
+
+/** Names in the zip, sorted the way the writer must sort them: by their UTF-8 bytes. */
+const byteOrder = (names: string[]) =>
+  [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+
+const PACKAGE = [
+  fileInMemory('requests/__init__.py', 'from .api import get\n'.repeat(50)),
+  fileInMemory('requests/api.py', 'def get(url):\n    return url\n'.repeat(100)),
+  fileInMemory('requests-2.32.3.dist-info/METADATA', 'Name: requests\nVersion: 2.32.3\n'),
+  fileInMemory('six.py', '# six\n'.repeat(200)),
+  fileInMemory('bin/tool', '#!/bin/sh\necho hi\n', { mode: 0o755 }),
+  fileInMemory('a-b.py', 'x = 1\n'),
+  fileInMemory('a/b.py', 'y = 2\n'),
+  fileInMemory('Z.py', 'z = 3\n')
+]
+
+describe('the layer zip', () => {
+  it('puts every entry under python/, a folder entry above each file, in byte order of the path, with fixed attributes', async () => {
+    const zipPath = path.join(freshDir('order'), 'layer.zip')
+
+    await writeAssembledZip(PACKAGE, zipPath)
+
+    const entries = listZip(zipPath)
+    expect(entries.map(entry => entry.name)).toEqual(
+      byteOrder([
+        'python/',
+        'python/Z.py',
+        'python/a/',
+        'python/a/b.py',
+        'python/a-b.py',
+        'python/bin/',
+        'python/bin/tool',
+        'python/requests/',
+        'python/requests/__init__.py',
+        'python/requests/api.py',
+        'python/requests-2.32.3.dist-info/',
+        'python/requests-2.32.3.dist-info/METADATA',
+        'python/six.py'
+      ])
+    )
+    for (const entry of entries) {
+      const folder = entry.name.endsWith('/')
+      expect(entry.mode, entry.name).toBe(
+        folder ? 0o40755 : entry.name === 'python/bin/tool' ? 0o100755 : 0o100644
+      )
+      // Unix as the host system, the MS-DOS directory bit on folders, no time from any clock
+      expect(entry.createSystem).toBe(3)
+      expect(entry.externalAttr & 0x10).toBe(folder ? 0x10 : 0)
+      expect(entry.dateTime).toEqual([1980, 1, 1, 0, 0, 0])
+      expect(entry.extra).toBe('')
+    }
+  })
+
+  it('gives wheel entries only 0644 or 0755: no setuid, setgid, sticky, group or world write, and private files become readable', async () => {
+    const dir = freshDir('modes')
+    const modes: Record<string, number> = {
+      'modes/private.py': 0o600,
+      'modes/group.py': 0o640,
+      'modes/owner-exec': 0o700,
+      'modes/setuid-tool': 0o4755,
+      'modes/setgid-tool': 0o2755,
+      'modes/sticky.py': 0o1644,
+      'modes/open.py': 0o666,
+      'modes/everything': 0o7777
+    }
+    const wheelFile = path.join(dir, 'modes-1.0-py3-none-any.whl')
+    fs.writeFileSync(
+      wheelFile,
+      writeZip([
+        ...Object.entries(modes).map(([file, mode]) => ({
+          path: file,
+          data: Buffer.from('x = 1\n'),
+          mode
+        })),
+        {
+          path: 'modes-1.0.dist-info/METADATA',
+          data: Buffer.from('Metadata-Version: 2.1\nName: modes\nVersion: 1.0\n\n'),
+          mode: 0o644
+        },
+        { path: 'modes-1.0.dist-info/RECORD', data: Buffer.alloc(0), mode: 0o644 }
+      ])
+    )
+
+    const { zip } = await assemble(
+      [wheelFile],
+      { requested: [], scripts: false },
+      path.join(dir, 'layer.zip')
+    )
+
+    const listed = Object.fromEntries(
+      listZip(zip.zipPath)
+        .filter(entry => entry.name.startsWith('python/modes/'))
+        .map(entry => [entry.name, entry.mode])
+    )
+    expect(listed).toEqual({
+      'python/modes/': 0o40755,
+      'python/modes/everything': 0o100755,
+      'python/modes/group.py': 0o100644,
+      'python/modes/open.py': 0o100644,
+      'python/modes/owner-exec': 0o100755,
+      'python/modes/private.py': 0o100644,
+      'python/modes/setgid-tool': 0o100755,
+      'python/modes/setuid-tool': 0o100755,
+      'python/modes/sticky.py': 0o100644
+    })
+  })
+
+  it('reports CodeSha256 as base64 of the SHA-256 of the zip bytes, plus size, file count and unzipped size', async () => {
+    const zipPath = path.join(freshDir('digest'), 'layer.zip')
+
+    const zip = await writeAssembledZip(PACKAGE, zipPath)
+
+    const bytes = fs.readFileSync(zipPath)
+    expect(zip).toEqual({
+      zipPath,
+      zipSize: bytes.length,
+      codeSha256: createHash('sha256').update(bytes).digest('base64'),
+      sha256Hex: createHash('sha256').update(bytes).digest('hex'),
+      fileCount: PACKAGE.length,
+      unzippedSize: PACKAGE.reduce((sum, file) => sum + file.size, 0)
+    })
+  })
+
+  it('writes the same bytes whatever the order of the files and however far ahead it prepares', async () => {
+    const dir = freshDir('order-free')
+    const files = [
+      ...PACKAGE,
+      fileInMemory('pkg/blob.bin', randomBytes(40_000)),
+      fileInMemory('pkg/text.txt', 'lorem ipsum '.repeat(30_000))
+    ]
+
+    const a = await writeAssembledZip(files, path.join(dir, 'a.zip'), { ahead: 1 })
+    const b = await writeAssembledZip([...files].reverse(), path.join(dir, 'b.zip'))
+
+    expect(b.codeSha256).toBe(a.codeSha256)
+    expect(fs.readFileSync(b.zipPath).equals(fs.readFileSync(a.zipPath))).toBe(true)
+  })
+
+  it('stores incompressible, empty and one-byte files and what the action writes itself, and deflates the rest', async () => {
+    const zipPath = path.join(freshDir('methods'), 'layer.zip')
+    const record = { ...fileInMemory('pkg-1.0.dist-info/RECORD', 'pkg/text.py,,\n'.repeat(50)) }
+
+    await writeAssembledZip(
+      [
+        fileInMemory('pkg/random.bin', randomBytes(64 * 1024)),
+        fileInMemory('pkg/text.py', 'print("hello")\n'.repeat(1000)),
+        fileInMemory('pkg/empty.py', ''),
+        fileInMemory('pkg/one.txt', 'x'),
+        { ...record, stored: true }
+      ],
+      zipPath
+    )
+
+    const byName = Object.fromEntries(listZip(zipPath).map(entry => [entry.name, entry]))
+    expect(byName['python/pkg/random.bin']).toMatchObject({ method: 0, compressedSize: 64 * 1024 })
+    expect(byName['python/pkg/text.py'].method).toBe(8)
+    expect(byName['python/pkg/text.py'].compressedSize).toBeLessThan(15_000)
+    expect(byName['python/pkg/empty.py']).toMatchObject({ method: 0, size: 0 })
+    expect(byName['python/pkg/one.txt']).toMatchObject({ method: 0, size: 1 })
+    expect(byName['python/pkg-1.0.dist-info/RECORD']).toMatchObject({
+      method: 0,
+      size: record.size
+    })
+    testZip(zipPath)
+  })
+
+  it('writes non-ASCII names as UTF-8 with the language-encoding flag, ASCII names without it', async () => {
+    const zipPath = path.join(freshDir('utf8'), 'layer.zip')
+
+    await writeAssembledZip(
+      [
+        fileInMemory('données/café.py', 'x = 1\n'),
+        fileInMemory('日本語.txt', 'テキスト'),
+        fileInMemory('plain.py', '')
+      ],
+      zipPath
+    )
+
+    const flagged = listZip(zipPath).filter(entry => entry.flagBits & 0x800)
+    expect(flagged.map(entry => entry.name).sort()).toEqual([
+      'python/données/',
+      'python/données/café.py',
+      'python/日本語.txt'
+    ])
+    testZip(zipPath)
+    const extracted = freshDir('utf8-out')
+    extractZip(zipPath, extracted)
+    expect(fs.readFileSync(path.join(extracted, 'python', '日本語.txt'), 'utf8')).toBe('テキスト')
+  })
+
+  it('switches to ZIP64 past 65,535 entries and both readers still accept it', async () => {
+    const files = Array.from({ length: 221 * 300 }, (_, i) =>
+      fileInMemory(`l${Math.floor(i / 300)}/m${i % 300}.py`, '')
+    )
+    const zipPath = path.join(freshDir('zip64-layer'), 'layer.zip')
+
+    const zip = await writeAssembledZip(files, zipPath)
+
+    expect(zip.fileCount).toBe(221 * 300)
+    expect(listZip(zipPath)).toHaveLength(221 * 301 + 1)
+    const bytes = fs.readFileSync(zipPath)
+    // ZIP64 end of central directory record and locator, then the classic end record.
+    expect(bytes.readUInt32LE(bytes.length - 22 - 20 - 56)).toBe(0x06064b50)
+    expect(bytes.readUInt32LE(bytes.length - 22 - 20)).toBe(0x07064b50)
+    expect(bytes.readUInt16LE(bytes.length - 22 + 10)).toBe(0xffff)
+    testZip(zipPath)
+  })
+
+  it('nests entries under a custom prefix with a folder entry for each level', async () => {
+    const zipPath = path.join(freshDir('prefix'), 'layer.zip')
+
+    await writeAssembledZip([fileInMemory('mod.py', 'x = 1\n')], zipPath, {
+      prefix: 'python/lib/python3.12/site-packages'
+    })
+
+    expect(listZip(zipPath).map(entry => entry.name)).toEqual([
+      'python/',
+      'python/lib/',
+      'python/lib/python3.12/',
+      'python/lib/python3.12/site-packages/',
+      'python/lib/python3.12/site-packages/mod.py'
+    ])
+  })
+
+  it('leaves no zip behind when a file cannot be read', async () => {
+    const dir = freshDir('half-written')
+    const zipPath = path.join(dir, 'out', 'layer.zip')
+    const missing = path.join(dir, 'gone.so')
+    const vanished: LayerFile = {
+      path: 'pkg/gone.so',
+      mode: 0o755,
+      size: 10,
+      owner: 'files',
+      source: { kind: 'file', file: missing }
+    }
+
+    await expect(
+      writeAssembledZip([fileInMemory('a.py', 'x = 1\n'), vanished], zipPath)
+    ).rejects.toThrow(/gone\.so/)
+    expect(fs.readdirSync(path.dirname(zipPath))).toEqual([])
+  })
+})
+
+describe('normalisePrefix', () => {
+  it('adds the trailing slash and drops empty segments', () => {
+    expect(normalisePrefix('python')).toBe('python/')
+    expect(normalisePrefix('python//lib/')).toBe('python/lib/')
+    expect(normalisePrefix('')).toBe('')
+  })
+
+  it('refuses absolute and parent-relative prefixes', () => {
+    expect(() => normalisePrefix('/python/')).toThrow(/relative/)
+    expect(() => normalisePrefix('python/../etc/')).toThrow(/relative/)
+    expect(() => normalisePrefix('python\\lib')).toThrow(/relative/)
+  })
+})
+
+describe('files added from the workspace', () => {
+  it('puts them at their layer paths beside python/, with their folders, and refuses one the packages hold', async () => {
+    const workspace = freshDir('workspace')
+    fs.writeFileSync(path.join(workspace, 'libpq.so.5'), 'elf')
+    fs.writeFileSync(path.join(workspace, 'tool.sh'), '#!/bin/sh\n')
+    const zipPath = path.join(freshDir('extra'), 'layer.zip')
+    const packageFiles = [fileInMemory('pkg/__init__.py', 'x = 1\n')]
+
+    await writeAssembledZip(packageFiles, zipPath, {
+      extraFiles: [
+        { source: path.join(workspace, 'libpq.so.5'), layerPath: 'lib/libpq.so.5', mode: 0o644 },
+        { source: path.join(workspace, 'tool.sh'), layerPath: 'bin/tools/report', mode: 0o755 }
+      ]
+    })
+
+    testZip(zipPath)
+    expect(listZip(zipPath).map(e => [e.name, e.mode.toString(8)])).toEqual([
+      ['bin/', '40755'],
+      ['bin/tools/', '40755'],
+      ['bin/tools/report', '100755'],
+      ['lib/', '40755'],
+      ['lib/libpq.so.5', '100644'],
+      ['python/', '40755'],
+      ['python/pkg/', '40755'],
+      ['python/pkg/__init__.py', '100644']
+    ])
+    await expect(
+      writeAssembledZip(packageFiles, zipPath, {
+        extraFiles: [
+          {
+            source: path.join(workspace, 'libpq.so.5'),
+            layerPath: 'python/pkg/__init__.py',
+            mode: 0o644
+          }
+        ]
+      })
+    ).rejects.toThrow(
+      'files: python/pkg/__init__.py is also a file of the installed packages; choose another destination'
     )
   })
 })

@@ -1,14 +1,15 @@
 // A layer zip built elsewhere, checked without unpacking it; the bundle's e2e tests in
 // __tests__/e2e/prebuilt.test.ts cover the refusals the step shows.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { writeAssembledZip } from '../../src/builder/assemble.js'
 import { checkPrebuiltZip, PrebuiltZipError } from '../../src/builder/prebuilt.js'
 import { fileZipSource, readZipDirectory, readZipEntry } from '../../src/builder/zip/read.js'
-import { writeLayerZip } from '../../src/builder/zip/index.js'
 import { findRuntime } from '../../src/facts.js'
 import { makeSharedObject } from '../support/elf.js'
+import { fileInMemory } from '../support/layer-files.js'
 import { storedZip } from '../support/stored-zip.js'
 
 const target = { runtime: findRuntime('python3.12')!, architecture: 'x86_64' as const }
@@ -21,11 +22,11 @@ async function tempFile(name: string, bytes: Buffer): Promise<string> {
 
 describe('reading a zip by ranges', () => {
   it("reads back every entry of the build's own deflated zip, byte for byte", async () => {
-    const site = await mkdtemp(path.join(os.tmpdir(), 'site-'))
-    await mkdir(path.join(site, 'pkg'))
     const module = Buffer.from('x = 1\n'.repeat(5000))
-    await writeFile(path.join(site, 'pkg', '__init__.py'), module)
-    const zip = await writeLayerZip(site, path.join(site, '..', `${path.basename(site)}.zip`))
+    const zip = await writeAssembledZip(
+      [fileInMemory('pkg/__init__.py', module)],
+      path.join(await mkdtemp(path.join(os.tmpdir(), 'layer-')), 'layer.zip')
+    )
     const source = await fileZipSource(zip.zipPath)
     try {
       const entries = await readZipDirectory(source)

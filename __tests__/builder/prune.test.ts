@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest'
+import type { DistributionLayout } from '../../src/builder/assemble.js'
 import type { InstalledDistribution } from '../../src/builder/pip.js'
 import {
   halfSetWarnings,
   isSlimmable,
   packagesToExclude,
-  prune,
+  pruneLayouts,
   sdkPins
 } from '../../src/builder/prune.js'
+import { fileInMemory } from '../support/layer-files.js'
 
 function dist(
   name: string,
@@ -123,45 +125,48 @@ describe('slimming', () => {
   })
 })
 
-describe('slimming a real site folder', () => {
-  async function site(files: Record<string, string>) {
-    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs')
-    const path = await import('node:path')
-    const os = await import('node:os')
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'slim-'))
-    for (const [file, text] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
-      writeFileSync(path.join(dir, file), text)
-    }
-    const pkg = {
-      name: 'pkg',
+/** One distribution's layer files, each held in memory as text. */
+function layout(name: string, files: Record<string, string>): DistributionLayout {
+  return {
+    dist: {
+      name,
+      displayName: name,
       version: '1.0',
-      requested: true,
-      files: Object.keys(files),
-      bytes: 0
-    }
-    return { dir, pkg }
+      requiresDist: [],
+      distInfo: `${name}-1.0.dist-info`,
+      recordHashes: new Map(),
+      recordPaths: [],
+      entryPoints: ''
+    },
+    files: Object.entries(files).map(([file, text]) => fileInMemory(file, text, { owner: name }))
   }
+}
+
+const paths = (result: DistributionLayout) => result.files.map(file => file.path).sort()
+
+describe('slimming a layer', () => {
+  const slim = (files: Record<string, string>) =>
+    pruneLayouts([layout('pkg', files)], [dist('pkg', true)], { exclude: [], slim: true })
 
   it('keeps the tests module the package imports at run time (astropy does), not the tests around it', async () => {
-    const { dir, pkg } = await site({
+    const result = await slim({
       'pkg/__init__.py': 'from .tests.runner import TestRunner\n',
       'pkg/tests/__init__.py': '',
       'pkg/tests/runner.py': 'from . import helper\nclass TestRunner: pass\n',
       'pkg/tests/helper.py': '',
       'pkg/tests/test_big.py': 'def test(): pass\n'
     })
-    const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
-    expect([...result.packages[0].files].sort()).toEqual([
+    expect(paths(result.layouts[0])).toEqual([
       'pkg/__init__.py',
       'pkg/tests/__init__.py',
       'pkg/tests/helper.py',
       'pkg/tests/runner.py'
     ])
+    expect(result.slimmed).toEqual({ files: 1, bytes: 'def test(): pass\n'.length })
   })
 
   it("drops numpy 2.2's tests but the one module numpy.testing imports; conftest.py and imports inside functions keep nothing", async () => {
-    const { dir, pkg } = await site({
+    const result = await slim({
       'pkg/__init__.py': 'def test():\n    from pkg._core.tests import test_multiarray\n',
       'pkg/conftest.py': 'from pkg._core.tests._natype import pd_NA\n',
       'pkg/testing/__init__.py': 'from ._private.utils import *\n',
@@ -171,8 +176,7 @@ describe('slimming a real site folder', () => {
       'pkg/_core/tests/data/big.csv': '1,2\n',
       'pkg/lib/tests/test_io.py': 'def test(): pass\n'
     })
-    const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
-    expect([...result.packages[0].files].sort()).toEqual([
+    expect(paths(result.layouts[0])).toEqual([
       'pkg/__init__.py',
       'pkg/_core/tests/_natype.py',
       'pkg/conftest.py',
@@ -182,48 +186,67 @@ describe('slimming a real site folder', () => {
     expect(result.slimmed.files).toBe(3)
   })
 
-  it('drops a tests folder nothing imports', async () => {
-    const { dir, pkg } = await site({
+  it('drops a tests folder nothing imports, caches, stubs, C sources and console scripts', async () => {
+    const result = await slim({
       'pkg/__init__.py': 'import os\n',
-      'pkg/tests/test_it.py': 'def test(): pass\n'
+      'pkg/tests/test_it.py': 'def test(): pass\n',
+      'pkg/__pycache__/__init__.cpython-312.pyc': 'compiled',
+      'pkg/__init__.pyi': 'stub',
+      'pkg/_speedups.c': 'int x;',
+      'bin/pkg-tool': '#!/usr/bin/env python3\n',
+      'pkg-1.0.dist-info/RECORD': ''
     })
-    const result = await prune(dir, [pkg], [dist('pkg', true)], { exclude: [], slim: true })
-    expect(result.packages[0].files).toEqual(['pkg/__init__.py'])
-    expect(result.slimmed.files).toBe(1)
+    expect(paths(result.layouts[0])).toEqual(['pkg-1.0.dist-info/RECORD', 'pkg/__init__.py'])
+    expect(result.slimmed.files).toBe(5)
+  })
+
+  it('keeps every file with slim: false', async () => {
+    const files = { 'pkg/__init__.py': '', 'pkg/tests/test_it.py': '', 'bin/pkg-tool': '' }
+    const result = await pruneLayouts([layout('pkg', files)], [dist('pkg', true)], {
+      exclude: [],
+      slim: false
+    })
+    expect(paths(result.layouts[0])).toEqual(Object.keys(files).sort())
+    expect(result.slimmed).toEqual({ files: 0, bytes: 0 })
   })
 })
 
 describe('leaving a package out', () => {
-  it('never removes a file that a package staying in the layer lists (a RECORD that lies)', async () => {
-    const { mkdtempSync, mkdirSync, writeFileSync, existsSync } = await import('node:fs')
-    const path = await import('node:path')
-    const os = await import('node:os')
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'prune-shared-'))
-    for (const file of ['numpy/__init__.py', 'liar/__init__.py']) {
-      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
-      writeFileSync(path.join(dir, file), 'X = 1\n')
-    }
-    const numpy = {
-      name: 'numpy',
-      version: '2.0',
-      requested: true,
-      files: ['numpy/__init__.py'],
-      bytes: 6
-    }
-    // the excluded package claims numpy's file as its own
-    const liar = {
-      name: 'liar',
-      version: '1.0',
-      requested: true,
-      files: ['liar/__init__.py', 'numpy/__init__.py'],
-      bytes: 12
-    }
-    const result = await prune(dir, [numpy, liar], [dist('numpy', true), dist('liar', true)], {
+  it("keeps a kept package's file that the excluded one also holds (a RECORD that lies), with the kept bytes", async () => {
+    const numpy = layout('numpy', { 'numpy/__init__.py': 'X = 1\n' })
+    // the excluded package holds numpy's path too, with other bytes
+    const liar = layout('liar', { 'liar/__init__.py': '', 'numpy/__init__.py': 'HIJACKED = 1\n' })
+    const result = await pruneLayouts([liar, numpy], [dist('numpy', true), dist('liar', true)], {
       exclude: ['liar'],
       slim: false
     })
-    expect(result.packages.map(p => p.name)).toEqual(['numpy'])
-    expect(existsSync(path.join(dir, 'numpy/__init__.py'))).toBe(true)
-    expect(existsSync(path.join(dir, 'liar/__init__.py'))).toBe(false)
+    expect(result.layouts.map(l => l.dist.name)).toEqual(['numpy'])
+    expect(result.layouts[0].files).toEqual(numpy.files)
+    expect(result.excluded).toEqual([
+      {
+        name: 'liar',
+        version: '1.0',
+        reason: 'listed in exclude',
+        providedByRuntime: false,
+        modules: ['liar', 'numpy']
+      }
+    ])
+  })
+
+  it('says why the runtime SDK stays when a kept package pins it', async () => {
+    const installed = [
+      dist('s3fs', true, ['aiobotocore>=2.5']),
+      dist('aiobotocore', false, ['botocore<1.35.37,>=1.35.16']),
+      ...sdk
+    ]
+    const result = await pruneLayouts(
+      installed.map(d => layout(d.name, { [`${d.name}.py`]: '' })),
+      installed,
+      { exclude: [], slim: true }
+    )
+    expect(result.excluded).toEqual([])
+    expect(result.notices).toEqual([
+      "boto3, botocore, s3transfer stay in the layer although the runtime ships them: aiobotocore 1.0 requires botocore<1.35.37,>=1.35.16, which the runtime's own copy need not satisfy"
+    ])
   })
 })

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -10,7 +11,9 @@ import {
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isStrippable, stripSharedObjects, stripTool } from '../../src/builder/strip.js'
+import { layerFileContent } from '../../src/builder/assemble.js'
+import type { LayerFile } from '../../src/builder/layout.js'
+import { isStrippable, stripLayerFiles, stripTool } from '../../src/builder/strip.js'
 import type { LayerPackage } from '../../src/builder/site.js'
 
 const SOURCE =
@@ -36,6 +39,18 @@ function layerWithDebugObject(compiler: string): { siteDir: string; pkg: LayerPa
   return { siteDir, pkg: { name: 'pkg', version: '1.0', requested: true, files, bytes } }
 }
 
+/** A file of the layer read from disk when the strip reaches it. */
+function fileOnDisk(siteDir: string, file: string): LayerFile {
+  const source = path.join(siteDir, file)
+  return {
+    path: file,
+    mode: 0o755,
+    size: statSync(source).size,
+    owner: 'pkg',
+    source: { kind: 'file', file: source }
+  }
+}
+
 function sectionNames(file: string, readelf = 'readelf'): string {
   return execFileSync(readelf, ['-S', '-W', file], { encoding: 'utf8' })
 }
@@ -48,20 +63,23 @@ describe('strip', () => {
     'removes debug info from %s shared objects and leaves *.libs alone',
     async (architecture, compiler) => {
       const { siteDir, pkg } = layerWithDebugObject(compiler)
+      const files = pkg.files.map(file => fileOnDisk(siteDir, file))
       const bundled = readFileSync(path.join(siteDir, 'pkg.libs/libbundled.so.1'))
       expect(sectionNames(path.join(siteDir, 'pkg/_ext.so'))).toContain('.debug_info')
+      const scratch = path.join(siteDir, 'scratch')
 
-      const result = await stripSharedObjects(siteDir, [pkg], architecture)
+      const result = await stripLayerFiles(files, architecture, scratch)
 
       expect(result.warning).toBeUndefined()
       expect(result.stripped).toBe(1)
-      expect(sectionNames(path.join(siteDir, 'pkg/_ext.so'))).not.toContain('.debug_info')
-      expect(readFileSync(path.join(siteDir, 'pkg.libs/libbundled.so.1')).equals(bundled)).toBe(
-        true
-      )
-      const after = statSync(path.join(siteDir, 'pkg/_ext.so')).size + bundled.length
-      expect(result.packages[0].bytes).toBe(after)
-      expect(result.savedBytes).toBe(pkg.bytes - after)
+      const [stripped, keptBundled] = result.files
+      const strippedFile = path.join(siteDir, 'stripped.so')
+      writeFileSync(strippedFile, await layerFileContent(stripped))
+      expect(sectionNames(strippedFile)).not.toContain('.debug_info')
+      expect(stripped).toMatchObject({ path: 'pkg/_ext.so', size: statSync(strippedFile).size })
+      expect(keptBundled).toBe(files[1])
+      expect(result.savedBytes).toBe(pkg.bytes - stripped.size - bundled.length)
+      expect(existsSync(scratch)).toBe(false)
     }
   )
 

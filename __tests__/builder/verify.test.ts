@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync
+} from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -12,7 +21,11 @@ import {
 } from '../../src/facts.js'
 import type { Target } from '../../src/facts.js'
 import type { LayerPackage } from '../../src/builder/site.js'
-import { summarizeFindings, verifyLayer } from '../../src/builder/verify.js'
+import {
+  summarizeFindings,
+  verifyLayerFiles,
+  type VerifyOptions
+} from '../../src/builder/verify.js'
 import {
   C_SOURCES,
   compileSharedObject,
@@ -56,10 +69,27 @@ function site(files: Record<string, Buffer | string>, versions: Record<string, s
   return { dir, packages: [...packages.values()] }
 }
 
+/**
+ * verifyLayerFiles over every regular file under `dir`, each read whole into memory as the
+ * build hands it the bytes it inflated from a wheel.
+ */
+function verifyFolder(
+  dir: string,
+  packages: LayerPackage[],
+  target: Target,
+  options: VerifyOptions = {}
+) {
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter(entry => entry.isFile())
+    .map(entry => relative(dir, join(entry.parentPath, entry.name)))
+  const layerFiles = files.map(file => ({ path: file, content: () => readFile(join(dir, file)) }))
+  return verifyLayerFiles(layerFiles, packages, target, options)
+}
+
 const x86 = (glibc: string[] = ['GLIBC_2.17']) => makeSharedObject({ machine: 'x86_64', glibc })
 const arm = (glibc: string[] = ['GLIBC_2.17']) => makeSharedObject({ machine: 'aarch64', glibc })
 
-describe('verifyLayer', () => {
+describe('verifyLayerFiles', () => {
   it('finds nothing wrong in a layer built for its target', async () => {
     const layer = site({
       'numpy/_core/_multiarray_umath.cpython-312-x86_64-linux-gnu.so': x86(['GLIBC_2.34']),
@@ -70,12 +100,12 @@ describe('verifyLayer', () => {
       'numpy.libs/libgfortran-040039e1.so.5.0.0': x86(['GLIBC_2.2.5', 'GLIBC_2.14']),
       'unowned/README.txt': 'hello'
     })
-    expect(await verifyLayer(layer.dir, layer.packages, AL2023_X86)).toEqual([])
+    expect(await verifyFolder(layer.dir, layer.packages, AL2023_X86)).toEqual([])
   })
 
   it('flags an aarch64 extension in an x86_64 layer, naming package, file and both machines', async () => {
     const layer = site({ 'fastpkg/_speed.so': arm() })
-    expect(await verifyLayer(layer.dir, layer.packages, AL2023_X86)).toEqual([
+    expect(await verifyFolder(layer.dir, layer.packages, AL2023_X86)).toEqual([
       {
         package: 'fastpkg',
         version: '1.0',
@@ -90,7 +120,7 @@ describe('verifyLayer', () => {
 
   it('flags x86_64 and 32-bit code in an arm64 layer', async () => {
     const layer = site({ 'fastpkg/_speed.so': x86(), 'oldpkg/_legacy.so': makeElf32() })
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2_ARM)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2_ARM)
     expect(findings.map(f => f.message)).toEqual([
       'fastpkg 1.0: fastpkg/_speed.so is built for x86_64; the layer targets arm64 ' +
         '(Lambda arm64 needs aarch64, x86_64 needs x86_64)',
@@ -101,7 +131,7 @@ describe('verifyLayer', () => {
 
   it('flags 32-bit x86_64 (x32) code, which a 64-bit runtime cannot load', async () => {
     const layer = site({ 'x32pkg/_ext.so': makeSharedObject({ machine: 'x86_64', bits: 32 }) })
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2023_X86)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2023_X86)
     expect(findings.map(f => f.message)).toEqual([
       'x32pkg 1.0: x32pkg/_ext.so is built for x86_64 (32-bit); the layer targets x86_64 ' +
         '(Lambda arm64 needs aarch64, x86_64 needs x86_64)'
@@ -110,14 +140,14 @@ describe('verifyLayer', () => {
 
   it('finds ELF executables by their bytes, whatever their name', async () => {
     const layer = site({ 'toolpkg/bin/helper': arm(), 'toolpkg/data.bin': Buffer.alloc(100) })
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2023_X86)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2023_X86)
     expect(findings.map(f => [f.file, f.kind])).toEqual([['toolpkg/bin/helper', 'architecture']])
   })
 
   it('flags a glibc newer than Amazon Linux 2023 provides for python3.12', async () => {
     const file = 'numpy/_core/_multiarray_umath.cpython-312-x86_64-linux-gnu.so'
     const layer = site({ [file]: x86(['GLIBC_2.17', 'GLIBC_2.35']) }, { numpy: '2.3.1' })
-    expect(await verifyLayer(layer.dir, layer.packages, AL2023_X86)).toEqual([
+    expect(await verifyFolder(layer.dir, layer.packages, AL2023_X86)).toEqual([
       {
         package: 'numpy',
         version: '2.3.1',
@@ -137,10 +167,10 @@ describe('verifyLayer', () => {
       },
       { bcrypt: '4.3.0' }
     )
-    expect((await verifyLayer(layer.dir, layer.packages, AL2_ARM)).map(f => f.message)).toEqual([
+    expect((await verifyFolder(layer.dir, layer.packages, AL2_ARM)).map(f => f.message)).toEqual([
       'bcrypt 4.3.0: bcrypt/_bcrypt.abi3.so needs GLIBC_2.28; python3.11 (Amazon Linux 2) has 2.26'
     ])
-    expect(await verifyLayer(layer.dir, layer.packages, AL2023_ARM)).toEqual([])
+    expect(await verifyFolder(layer.dir, layer.packages, AL2023_ARM)).toEqual([])
   })
 
   it('flags an extension built for another CPython', async () => {
@@ -148,7 +178,7 @@ describe('verifyLayer', () => {
       'pkg/_ext.cpython-311-x86_64-linux-gnu.so': x86(),
       'pkg/_ok.cpython-312-x86_64-linux-gnu.so': x86()
     })
-    expect(await verifyLayer(layer.dir, layer.packages, AL2023_X86)).toEqual([
+    expect(await verifyFolder(layer.dir, layer.packages, AL2023_X86)).toEqual([
       {
         package: 'pkg',
         version: '1.0',
@@ -163,7 +193,7 @@ describe('verifyLayer', () => {
 
   it('flags a free-threaded build, which the Lambda runtime does not run', async () => {
     const layer = site({ 'pkg/_ext.cpython-313t-aarch64-linux-gnu.so': arm() })
-    const findings = await verifyLayer(layer.dir, layer.packages, target('python3.13', 'arm64'))
+    const findings = await verifyFolder(layer.dir, layer.packages, target('python3.13', 'arm64'))
     expect(findings.map(f => f.message)).toEqual([
       'pkg 1.0: pkg/_ext.cpython-313t-aarch64-linux-gnu.so is built for CPython 3.13t; ' +
         'python3.13 runs CPython 3.13'
@@ -175,7 +205,7 @@ describe('verifyLayer', () => {
       'pkg/_musl.cpython-311-x86_64-linux-musl.so': x86(),
       'pkg/_arm.cpython-311-aarch64-linux-gnu.so': x86()
     })
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2_X86)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2_X86)
     expect(findings.map(f => [f.file, f.kind, f.message.split('; ')[0]])).toEqual([
       [
         'pkg/_arm.cpython-311-aarch64-linux-gnu.so',
@@ -192,7 +222,7 @@ describe('verifyLayer', () => {
 
   it('reports a wrong-architecture extension once, not once for its bytes and again for its name', async () => {
     const layer = site({ 'pkg/_ext.cpython-312-aarch64-linux-gnu.so': arm() })
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2023_X86)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2023_X86)
     expect(findings.map(f => f.kind)).toEqual(['architecture'])
   })
 
@@ -203,7 +233,7 @@ describe('verifyLayer', () => {
       'textpkg/libfoo.so.1': 'INPUT(-lfoo)\n',
       'textpkg/notes.txt': 'not a binary, not named like one'
     })
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2023_X86)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2023_X86)
     expect(findings.map(f => f.message)).toEqual([
       'macpkg 1.0: macpkg/_core.cpython-312-darwin.so is not an ELF shared object ' +
         '(a macOS Mach-O binary); Lambda runs Linux',
@@ -233,7 +263,7 @@ describe('verifyLayer', () => {
       },
       { mypkg: '1.0' }
     )
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2023_X86)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2023_X86)
     expect(findings.map(f => [f.file, f.kind])).toEqual([
       ['mypkg/_core.so', 'unreadable'],
       ['mypkg/_header_only.so', 'unreadable'],
@@ -261,11 +291,11 @@ describe('verifyLayer', () => {
       files: [relative(layer.dir, file)],
       bytes: 0
     }
-    expect(await verifyLayer(layer.dir, [pkg], AL2023_X86)).toEqual([])
+    expect(await verifyFolder(layer.dir, [pkg], AL2023_X86)).toEqual([])
 
     truncateSync(file, statSync(file).size - 100)
 
-    const findings = await verifyLayer(layer.dir, [pkg], AL2023_X86)
+    const findings = await verifyFolder(layer.dir, [pkg], AL2023_X86)
     expect(findings.map(f => f.kind)).toEqual(['unreadable'])
     expect(findings[0].message).toMatch(
       /^native 2\.0: native\/_ext\.cpython-312-x86_64-linux-gnu\.so cannot be read whole: truncated ELF \(section headers end at byte \d+, the file has \d+\); it would fail to load on Lambda$/
@@ -274,7 +304,7 @@ describe('verifyLayer', () => {
 
   it('attributes files no package owns to (unknown)', async () => {
     const layer = site({ 'unowned/stray.so': arm() })
-    const [finding] = await verifyLayer(layer.dir, layer.packages, AL2023_X86)
+    const [finding] = await verifyFolder(layer.dir, layer.packages, AL2023_X86)
     expect(finding).toMatchObject({ package: '(unknown)', version: '', file: 'unowned/stray.so' })
     expect(finding.message).toMatch(/^\(unknown\): unowned\/stray\.so is built for aarch64;/)
   })
@@ -285,16 +315,16 @@ describe('verifyLayer', () => {
       for (let i = 0; i < 30; i++) files[`${pkg}/m${i}/_ext.so`] = arm(['GLIBC_2.39'])
     }
     const layer = site(files)
-    const first = await verifyLayer(layer.dir, layer.packages.reverse(), AL2023_X86)
+    const first = await verifyFolder(layer.dir, layer.packages.reverse(), AL2023_X86)
     expect(first).toHaveLength(180)
     const keys = first.map(f => `${f.package} ${f.file} ${f.kind}`)
     expect(keys).toEqual([...keys].sort())
     expect(first[0]).toMatchObject({ package: 'Mid', file: 'Mid/m0/_ext.so', kind: 'architecture' })
-    expect(await verifyLayer(layer.dir, layer.packages, AL2023_X86)).toEqual(first)
+    expect(await verifyFolder(layer.dir, layer.packages, AL2023_X86)).toEqual(first)
   })
 })
 
-describe('verifyLayer on shared objects built by gcc', () => {
+describe('verifyLayerFiles on shared objects built by gcc', () => {
   const layer = site({})
   const build = (compiler: 'gcc' | 'aarch64-linux-gnu-gcc', source: string, file: string) => {
     mkdirSync(dirname(join(layer.dir, file)), { recursive: true })
@@ -309,14 +339,14 @@ describe('verifyLayer on shared objects built by gcc', () => {
       build('gcc', C_SOURCES.oldMemcpy, 'oldx86/_old.cpython-312-x86_64-linux-gnu.so'),
       build('aarch64-linux-gnu-gcc', C_SOURCES.plain, 'plainarm/_plain.abi3.so')
     ]
-    const onX86 = await verifyLayer(layer.dir, packages, AL2023_X86)
+    const onX86 = await verifyFolder(layer.dir, packages, AL2023_X86)
     expect(onX86.map(f => `${f.package} ${f.kind}`)).toEqual([
       'newx86 glibc',
       'plainarm architecture'
     ])
     expect(onX86[0].message).toContain('needs GLIBC_2.36; python3.12 (Amazon Linux 2023) has 2.34')
 
-    const onArm = await verifyLayer(layer.dir, packages, AL2_ARM)
+    const onArm = await verifyFolder(layer.dir, packages, AL2_ARM)
     expect(onArm.map(f => `${f.package} ${f.kind}`)).toEqual([
       'newx86 architecture',
       'newx86 glibc',
@@ -333,14 +363,14 @@ const linked = (opts: Partial<SharedObjectOptions> = {}) =>
 const linkedArm = (opts: Partial<SharedObjectOptions> = {}) =>
   linked({ machine: 'aarch64', ...opts })
 
-/** verifyLayer with `libraryFiles` shipped under lib/, collecting its warnings. */
+/** verifyFolder with `libraryFiles` shipped under lib/, collecting its warnings. */
 async function verifyWithWarnings(
   layer: ReturnType<typeof site>,
   target: Target,
   libraryFiles: string[] = []
 ) {
   const warnings: string[] = []
-  const findings = await verifyLayer(layer.dir, layer.packages, target, {
+  const findings = await verifyFolder(layer.dir, layer.packages, target, {
     libraryFiles,
     onWarning: message => warnings.push(message)
   })
@@ -587,10 +617,10 @@ describe('the link check on objects built by gcc and g++', () => {
       build(layer, 'g++', CXX_SOURCES.toCharsDouble, 'newcxx/_ext.so'),
       build(layer, 'g++', CXX_SOURCES.cxx11String, 'oldcxx/_ext.so')
     ]
-    const onAl2 = await verifyLayer(layer.dir, packages, AL2_X86)
+    const onAl2 = await verifyFolder(layer.dir, packages, AL2_X86)
     expect(onAl2.map(f => [f.package, f.kind])).toEqual([['newcxx', 'c++-runtime']])
     expect(onAl2[0].message).toContain('needs GLIBCXX_3.4.29 (libstdc++.so.6)')
-    expect(await verifyLayer(layer.dir, packages, AL2023_X86)).toEqual([])
+    expect(await verifyFolder(layer.dir, packages, AL2023_X86)).toEqual([])
   })
 
   it('checks an aarch64 layer on this x86_64 machine: a bundled library via $ORIGIN passes, libpq fails', async () => {
@@ -612,10 +642,10 @@ describe('the link check on objects built by gcc and g++', () => {
       extPath
     ])
     const pkg = { ...ext, files: [...ext.files, ...bundled.files] }
-    expect(await verifyLayer(layer.dir, [pkg], AL2023_ARM)).toEqual([])
+    expect(await verifyFolder(layer.dir, [pkg], AL2023_ARM)).toEqual([])
 
     execFileSync('patchelf', ['--add-needed', 'libpq.so.5', extPath])
-    const findings = await verifyLayer(layer.dir, [pkg], AL2023_ARM)
+    const findings = await verifyFolder(layer.dir, [pkg], AL2023_ARM)
     expect(findings.map(f => f.message)).toEqual([
       'armpkg 0.1: armpkg/_ext.abi3.so needs libpq.so.5, which is neither in the layer nor on ' +
         "python3.12 (Amazon Linux 2023); PostgreSQL's client library: use psycopg2-binary or " +
@@ -632,7 +662,7 @@ describe('summarizeFindings', () => {
       'numpy/c.so': arm(),
       'pandas/d.so': x86(['GLIBC_2.38'])
     })
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2023_X86)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2023_X86)
     expect(summarizeFindings(findings)).toEqual([
       'numpy 1.0: numpy/a.so is built for aarch64; the layer targets x86_64 ' +
         '(Lambda arm64 needs aarch64, x86_64 needs x86_64) (and 2 more files)',
@@ -646,7 +676,7 @@ describe('summarizeFindings', () => {
       'scipy/b.so': x86(['GLIBC_2.35']),
       'scipy/c.so': x86(['GLIBC_2.29'])
     })
-    const findings = await verifyLayer(layer.dir, layer.packages, AL2_X86)
+    const findings = await verifyFolder(layer.dir, layer.packages, AL2_X86)
     expect(summarizeFindings(findings)).toEqual([
       'scipy 1.0: scipy/b.so needs GLIBC_2.35; python3.11 (Amazon Linux 2) has 2.26 (and 2 more files)'
     ])

@@ -132,7 +132,7 @@ interface PreparedEntry {
 
 export interface AssembleOptions {
   prefix?: string
-  /** zlib level for what is compressed anew, default 6 like the tree zip. */
+  /** zlib level for what is compressed anew, default 6 like Info-ZIP. */
   level?: number
   /** Entries prepared (checked, compressed) ahead of the writer; default four per core. */
   ahead?: number

@@ -12,7 +12,7 @@ export interface ExtraFile {
   source: string
   /** Path inside the zip, `/`-separated: `python/shared_utils/__init__.py`, `lib/libpq.so.5`. */
   layerPath: string
-  /** Executables keep x; nothing else travels (see zip/walk.ts). */
+  /** Executables keep x; nothing else travels (see modeOf). */
   mode: 0o644 | 0o755
 }
 

@@ -1,13 +1,11 @@
-import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
 import { RUNTIME_SDK, RUNTIME_SDK_DEPENDENCIES, SDK_SETS } from '../facts.js'
 import { canonicalName, parseRequirement } from '../sources/pep508.js'
 import { modulesInFiles } from './import-check.js'
-import { requiredNames, siteLocator } from './site.js'
+import { requiredNames, type LayerPackage } from './site.js'
 import { layerFileContent, type DistributionLayout } from './assemble.js'
 import type { LayerFile } from './layout.js'
 import type { InstalledDistribution } from './pip.js'
-import type { LayerPackage } from './site.js'
 
 export interface Exclusion {
   name: string
@@ -17,15 +15,6 @@ export interface Exclusion {
   providedByRuntime: boolean
   /** The top-level modules it had, so a failed import can name what it missed. */
   modules?: string[]
-}
-
-export interface PruneResult {
-  packages: LayerPackage[]
-  excluded: Exclusion[]
-  slimmed: { files: number; bytes: number }
-  warnings: string[]
-  /** Why the runtime's SDK stayed in the layer, when a kept package pins it. */
-  notices: string[]
 }
 
 /**
@@ -238,125 +227,6 @@ function testsModuleFiles(target: string, files: ReadonlySet<string>): string[] 
   return found
 }
 
-export async function prune(
-  siteDir: string,
-  packages: LayerPackage[],
-  installed: InstalledDistribution[],
-  options: { exclude: string[]; slim: boolean }
-): Promise<PruneResult> {
-  const exclusions = packagesToExclude(installed, options.exclude)
-  // a RECORD may name another package's file (a shared namespace __init__.py, or a lie):
-  // leaving a package out never removes a file that a package staying in the layer lists
-  const keptFiles = new Set(
-    packages.filter(pkg => !exclusions.has(pkg.name)).flatMap(pkg => pkg.files)
-  )
-  const excluded: Exclusion[] = []
-  const kept: LayerPackage[] = []
-  for (const pkg of packages) {
-    const reason = exclusions.get(pkg.name)
-    if (reason) {
-      await removeFiles(
-        siteDir,
-        pkg.files.filter(file => !keptFiles.has(file))
-      )
-      excluded.push({
-        name: pkg.name,
-        version: pkg.version,
-        reason,
-        providedByRuntime: !options.exclude.includes(pkg.name),
-        modules: modulesInFiles(pkg.files)
-      })
-    } else {
-      kept.push(pkg)
-    }
-  }
-  const slimmed = { files: 0, bytes: 0 }
-  const result = options.slim ? await slimPackages(siteDir, kept, slimmed) : kept
-  if (options.slim) await removeStrayCaches(siteDir)
-  await removeEmptyDirectories(siteDir)
-  const pins = sdkPins(installed, options.exclude)
-  const stayed = result.filter(pkg => RUNTIME_SDK.includes(pkg.name)).map(pkg => pkg.name)
-  const notices =
-    pins.length > 0 && stayed.length > 0
-      ? [
-          `${stayed.join(', ')} ${stayed.length === 1 ? 'stays in the layer although the runtime ships it' : 'stay in the layer although the runtime ships them'}: ${pins.map(pin => `${pin.by} requires ${pin.requirement}`).join('; ')}, which the runtime's own copy need not satisfy`
-        ]
-      : []
-  return { packages: result, excluded, slimmed, warnings: halfSetWarnings(result), notices }
-}
-
-async function slimPackages(
-  siteDir: string,
-  packages: LayerPackage[],
-  slimmed: { files: number; bytes: number }
-): Promise<LayerPackage[]> {
-  const result: LayerPackage[] = []
-  for (const pkg of packages) {
-    const imported = await testsImported(pkg.files, file =>
-      readFile(path.join(siteDir, file), 'utf8')
-    )
-    const drop = pkg.files.filter(file => isSlimmable(file) && !imported.has(file))
-    if (drop.length === 0) {
-      result.push(pkg)
-      continue
-    }
-    const sizes = await removeFiles(siteDir, drop)
-    const dropped = new Set(drop)
-    slimmed.files += drop.length
-    slimmed.bytes += sizes
-    result.push({
-      ...pkg,
-      files: pkg.files.filter(file => !dropped.has(file)),
-      bytes: pkg.bytes - sizes
-    })
-  }
-  return result
-}
-
-/**
- * Removes files (relative paths) and returns the bytes they held. A path whose real location
- * is outside the site directory is never removed, whoever built the list.
- */
-async function removeFiles(siteDir: string, files: string[]): Promise<number> {
-  const locate = siteLocator(siteDir)
-  let bytes = 0
-  for (const listed of files) {
-    const file = locate(listed)
-    if (file === undefined) continue
-    const full = path.join(siteDir, file)
-    try {
-      bytes += (await lstat(full)).size
-      await rm(full, { force: true })
-    } catch {
-      // already gone (listed twice, or removed with its folder)
-    }
-  }
-  return bytes
-}
-
-/** `__pycache__` folders that no RECORD lists (pip lists compiled files only when it compiles). */
-async function removeStrayCaches(dir: string): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue
-    const full = path.join(dir, entry.name)
-    if (entry.name === '__pycache__') await rm(full, { recursive: true, force: true })
-    else await removeStrayCaches(full)
-  }
-}
-
-async function removeEmptyDirectories(dir: string): Promise<boolean> {
-  const entries = await readdir(dir, { withFileTypes: true })
-  let empty = true
-  for (const entry of entries) {
-    if (entry.isDirectory() && (await removeEmptyDirectories(path.join(dir, entry.name)))) {
-      await rmdir(path.join(dir, entry.name))
-    } else {
-      empty = false
-    }
-  }
-  return empty
-}
-
 /** What leaves a layer assembled from wheels: whole distributions, then slimmed files. */
 export interface LayoutPruneResult {
   layouts: DistributionLayout[]
@@ -366,9 +236,10 @@ export interface LayoutPruneResult {
 }
 
 /**
- * prune() as filters over wheel entries: a left-out distribution's files are never laid out
- * (so a path a kept package also holds stays, with the kept package's bytes), and slim drops
- * files by the same rules, reading a package's .py files in memory to see if it imports its tests.
+ * Exclude and slim as filters over wheel entries: a left-out distribution's files are never
+ * laid out (so a path a kept package also holds stays, with the kept package's bytes), and
+ * slim drops files by isSlimmable, reading a package's .py files in memory to see if it
+ * imports its tests.
  */
 export async function pruneLayouts(
   layouts: DistributionLayout[],

@@ -1,19 +1,11 @@
 import * as exec from '@actions/exec'
-import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { WHEEL_MACHINE, type Architecture } from '../facts.js'
 import { mapLimit } from '../concurrency.js'
 import { layerFileContent } from './assemble.js'
 import type { LayerFile } from './layout.js'
-import { siteLocator, type LayerPackage } from './site.js'
-
-export interface StripResult {
-  packages: LayerPackage[]
-  stripped: number
-  savedBytes: number
-  warning?: string
-}
 
 /**
  * Shared objects a strip may touch: never those in `*.libs/` folders, the libraries auditwheel
@@ -31,72 +23,6 @@ export function stripTool(architecture: Architecture, hostMachine = os.machine()
   return hostMachine === machine ? 'strip' : `${machine}-linux-gnu-strip`
 }
 
-export async function stripSharedObjects(
-  siteDir: string,
-  packages: LayerPackage[],
-  architecture: Architecture
-): Promise<StripResult> {
-  const tool = stripTool(architecture)
-  const locate = siteLocator(siteDir)
-  // strip rewrites files in place: never one whose real location is outside the layer
-  // once each: a file two RECORDs list is stripped, and its savings counted, once
-  const targets = [
-    ...new Set(
-      packages.flatMap(pkg =>
-        pkg.files.filter(file => isStrippable(file) && locate(file) !== undefined)
-      )
-    )
-  ]
-  if (targets.length === 0) return { packages, stripped: 0, savedBytes: 0 }
-  const before = await sizes(siteDir, targets)
-  for (let i = 0; i < targets.length; i += 200) {
-    const batch = targets.slice(i, i + 200).map(file => path.join(siteDir, file))
-    try {
-      const { exitCode, stderr } = await exec.getExecOutput(tool, ['--strip-unneeded', ...batch], {
-        ignoreReturnCode: true,
-        silent: true
-      })
-      if (exitCode !== 0)
-        return {
-          packages,
-          stripped: 0,
-          savedBytes: 0,
-          warning: `strip: ${tool} failed, shared objects may be partly stripped: ${stderr.trim().split('\n')[0]}`
-        }
-    } catch {
-      return {
-        packages,
-        stripped: 0,
-        savedBytes: 0,
-        warning: `strip: ${tool} was not found on the runner (install binutils for ${WHEEL_MACHINE[architecture]}); shared objects left as they are`
-      }
-    }
-  }
-  const after = await sizes(siteDir, targets)
-  let savedBytes = 0
-  const updated = packages.map(pkg => {
-    const saved = pkg.files
-      .filter(file => before.has(file))
-      .reduce((sum, file) => sum + (before.get(file)! - after.get(file)!), 0)
-    savedBytes += saved
-    return saved === 0 ? pkg : { ...pkg, bytes: pkg.bytes - saved }
-  })
-  return { packages: updated, stripped: targets.length, savedBytes }
-}
-
-/** Sizes of the files that exist; a file a RECORD names but nobody installed is skipped. */
-async function sizes(siteDir: string, files: string[]): Promise<Map<string, number>> {
-  const entries = await Promise.all(
-    files.map(
-      async file =>
-        [file, (await lstat(path.join(siteDir, file)).catch(() => undefined))?.size] as const
-    )
-  )
-  return new Map(
-    entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined)
-  )
-}
-
 export interface LayerStripResult {
   files: LayerFile[]
   stripped: number
@@ -105,8 +31,8 @@ export interface LayerStripResult {
 }
 
 /**
- * stripSharedObjects for a layer assembled from wheels: the shared objects are written to a
- * scratch folder, stripped there, and go into the layer as new bytes; the rest stays copied.
+ * Strips the layer's shared objects (`--strip-unneeded`): they are written to a scratch folder,
+ * stripped there, and go into the layer as new bytes; the rest stays copied from the wheels.
  */
 export async function stripLayerFiles(
   files: LayerFile[],

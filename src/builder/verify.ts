@@ -1,10 +1,10 @@
-// Checks every file of the installed layer against what the Lambda runtime can load, so a
+// Checks every file of the layer against what the Lambda runtime can load, so a
 // wrong-architecture wheel, a too-new glibc or libstdc++, or a library the runtime lacks fails
 // the build instead of the first invocation (`invalid ELF header`, `GLIBC_2.28 not found`,
 // `libpq.so.5: cannot open shared object file`). Files are read here; links.ts judges.
 import { mapLimit } from '../concurrency.js'
-import { open, readdir } from 'node:fs/promises'
-import { join, posix } from 'node:path'
+import { open } from 'node:fs/promises'
+import { posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
 import { maxGlibc, compareGlibcVersions, parseElf, readElfFile, type ElfInfo } from './elf.js'
 import { checkLinks, type LinkProblem } from './links.js'
@@ -59,30 +59,6 @@ export interface VerifyOptions {
 /** Warnings about unknown libraries name this many packages, then count the rest. */
 const WARNED_PACKAGES = 5
 
-export async function verifyLayer(
-  siteDir: string,
-  packages: LayerPackage[],
-  target: Target,
-  options: VerifyOptions = {}
-): Promise<Finding[]> {
-  const owners = new Map<string, LayerPackage>()
-  for (const pkg of packages) for (const file of pkg.files) owners.set(posix.normalize(file), pkg)
-  const ownerOf = (file: string) => owners.get(file) ?? UNKNOWN_PACKAGE
-  const findingOf = (file: string) => findingFor(ownerOf(file), file)
-
-  const files = await listFiles(siteDir)
-  const perFile = await mapLimit(files, OPEN_FILES, async file => {
-    const path = join(siteDir, file)
-    const elf = await readElfFile(path)
-    return {
-      file,
-      elf,
-      findings: await checkFile(file, () => sniffFormat(path), elf, target, findingOf(file))
-    }
-  })
-  return withLinkFindings(perFile, files, ownerOf, target, options)
-}
-
 /** A file of the layer whose bytes are read in memory (inflated from its wheel). */
 export interface LayerFileBytes {
   /** Relative to the site directory. */
@@ -94,8 +70,8 @@ export interface LayerFileBytes {
 const INFLATED_AT_ONCE = 2
 
 /**
- * verifyLayer over files held in memory, for a layer assembled from wheels: each file is
- * inflated (its CRC checked) and its ELF headers parsed from the bytes; nothing on disk.
+ * Every file of a layer assembled from wheels, held in memory: each file is inflated (its CRC
+ * checked) and its ELF headers parsed from the bytes; nothing on disk.
  */
 export async function verifyLayerFiles(
   files: LayerFileBytes[],
@@ -190,7 +166,7 @@ export async function verifyExtraFiles(files: ExtraFile[], target: Target): Prom
   return perFile.flat().sort(byPackageThenFile)
 }
 
-/** Findings of one package and kind together, in the order verifyLayer gives them. */
+/** Findings of one package and kind together, in the order verification gives them. */
 export function groupFindings(findings: Finding[]): FindingGroup[] {
   const groups = new Map<string, FindingGroup>()
   for (const f of findings) {
@@ -354,18 +330,6 @@ function describeFormat(head: Buffer): string {
   }
   if (head.toString('latin1', 0, 2) === 'MZ') return 'a Windows PE binary'
   return 'unrecognised format'
-}
-
-/** Regular files under dir, relative and "/"-separated like RECORD paths. Symlinks are skipped. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const entries = await readdir(join(dir, prefix), { withFileTypes: true })
-  const files: string[] = []
-  for (const entry of entries) {
-    const relative = prefix ? `${prefix}/${entry.name}` : entry.name
-    if (entry.isDirectory()) files.push(...(await listFiles(dir, relative)))
-    else if (entry.isFile()) files.push(relative)
-  }
-  return files
 }
 
 function byPackageThenFile(a: Finding, b: Finding): number {
