@@ -1,31 +1,31 @@
-// Deflate on the thread pool, and the file types the layer zip's central records carry.
+// Deflate, and the file types the layer zip's central records carry.
 
-import zlib from 'node:zlib'
+import * as fflate from 'fflate'
+import type { DeflateOptions } from 'fflate'
 
 // Unix file types and the MS-DOS directory bit, for the central records' external attributes.
 export const S_IFREG = 0o100000
 export const S_IFDIR = 0o040000
 export const MSDOS_DIRECTORY = 0x10
 
+/** Below this, deflate on the main thread: a worker costs more to start than the work. */
+const IN_WORKER_FROM = 1024 * 1024
+
 /**
- * Deflates on the thread pool; undefined when the result would not be smaller than the input
- * (zlib stops early then, so incompressible files cost little). A fresh zlib stream per file:
- * a reset stream keeps old window bytes that can change the output of Node's zlib.
+ * Deflates with fflate, pinned in package-lock and bundled into dist/, not with the zlib
+ * inside the runner's Node: what the action compresses itself (a wheel's stored entry that
+ * shrinks, a stripped shared object, a file of `files`) then has the same bytes on every
+ * Node, and so does the layer's CodeSha256. Big contents go to a worker thread. Undefined when
+ * the result would not be smaller than the input.
  */
-export function deflateRaw(content: Buffer, level: number): Promise<Buffer | undefined> {
-  // Half the input holds most results in one chunk; the output does not depend on it.
-  const chunkSize = Math.max(64, (content.length >>> 1) + 64)
-  const maxOutputLength = content.length - 1
-  return new Promise((resolve, reject) =>
-    zlib.deflateRaw(content, { level, chunkSize, maxOutputLength }, (error, deflated) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        resolve(undefined)
-      } else if (error) {
-        reject(error)
-      } else {
-        // A result in one chunk is a view of the whole chunk: copy it out when that frees much.
-        resolve(deflated.buffer.byteLength > 2 * deflated.length ? Buffer.from(deflated) : deflated)
-      }
-    })
-  )
+export async function deflateRaw(content: Buffer, level: number): Promise<Buffer | undefined> {
+  const options = { level: level as DeflateOptions['level'] }
+  const deflated =
+    content.length < IN_WORKER_FROM
+      ? fflate.deflateSync(content, options)
+      : await new Promise<Uint8Array>((resolve, reject) =>
+          fflate.deflate(content, options, (error, data) => (error ? reject(error) : resolve(data)))
+        )
+  if (deflated.length >= content.length) return undefined
+  return Buffer.from(deflated.buffer, deflated.byteOffset, deflated.length)
 }
