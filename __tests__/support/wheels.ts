@@ -29,6 +29,8 @@ export interface WheelSpec {
   executable?: string[]
   /** Lines added to the RECORD as they are, true or not: a wheel that lies about its files. */
   extraRecordLines?: string[]
+  /** Deflate every entry, however big (by default entries above 4 MiB are stored). */
+  deflate?: boolean
 }
 
 export interface SdistSpec {
@@ -105,7 +107,8 @@ export function buildWheel(spec: WheelSpec): Distribution {
   const entries: ZipEntry[] = Object.entries(spec.files ?? {}).map(([path, content]) => ({
     path,
     data: Buffer.from(content),
-    mode: executable.has(path) ? 0o755 : 0o644
+    mode: executable.has(path) ? 0o755 : 0o644,
+    deflate: spec.deflate
   }))
   const wheelText = [
     'Wheel-Version: 1.0',
@@ -278,6 +281,7 @@ interface ZipEntry {
   path: string
   data: Buffer
   mode: number
+  deflate?: boolean
 }
 
 // 2020-01-01 00:00:00 in MS-DOS form: every archive gets the same timestamps.
@@ -294,7 +298,8 @@ export function writeZip(entries: ZipEntry[]): Buffer {
     const name = Buffer.from(entry.path, 'utf8')
     const crc = crc32(entry.data)
     // Deflating large incompressible blobs is slow and useless.
-    const deflated = entry.data.length <= 4 * 1024 * 1024 ? deflateRawSync(entry.data) : undefined
+    const deflated =
+      entry.deflate || entry.data.length <= 4 * 1024 * 1024 ? deflateRawSync(entry.data) : undefined
     const stored = !deflated || deflated.length >= entry.data.length
     const body = stored ? entry.data : deflated
     const method = stored ? 0 : 8

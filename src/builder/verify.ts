@@ -88,7 +88,18 @@ export interface LayerFileBytes {
   /** Relative to the site directory. */
   path: string
   content: () => Promise<Buffer>
+  /** Its size; above `inMemoryLimit`, a file with `onDisk` is read from disk instead. */
+  size?: number
+  /** Puts the file on disk a chunk at a time (CRC checked); `release` once it is read. */
+  onDisk?: () => Promise<{ path: string; release: () => Promise<void> }>
 }
+
+export interface VerifyFilesOptions extends VerifyOptions {
+  /** Files above this many bytes are read from disk, only their headers; default 16 MiB. */
+  inMemoryLimit?: number
+}
+
+const IN_MEMORY_LIMIT = 16 * 1024 * 1024
 
 /** Bytes of files verified at once: each is inflated whole, so few at a time. */
 const INFLATED_AT_ONCE = 2
@@ -101,20 +112,42 @@ export async function verifyLayerFiles(
   files: LayerFileBytes[],
   packages: LayerPackage[],
   target: Target,
-  options: VerifyOptions = {}
+  options: VerifyFilesOptions = {}
 ): Promise<Finding[]> {
   const owners = new Map<string, LayerPackage>()
   for (const pkg of packages) for (const file of pkg.files) owners.set(posix.normalize(file), pkg)
   const ownerOf = (file: string) => owners.get(file) ?? UNKNOWN_PACKAGE
-  const perFile = await mapLimit(files, INFLATED_AT_ONCE, async ({ path: file, content }) => {
-    const bytes = await content()
+  const limit = options.inMemoryLimit ?? IN_MEMORY_LIMIT
+  const perFile = await mapLimit(files, INFLATED_AT_ONCE, async layerFile => {
+    const file = layerFile.path
+    const finding = findingFor(ownerOf(file), file)
+    if (layerFile.onDisk && (layerFile.size ?? 0) > limit) {
+      return { file, ...(await checkFileOnDisk(file, layerFile.onDisk, target, finding)) }
+    }
+    const bytes = await layerFile.content()
     const elf = await parseElf(bytes)
     const sniff = async () => describeFormat(bytes.subarray(0, 4))
-    const finding = findingFor(ownerOf(file), file)
     return { file, elf, findings: await checkFile(file, sniff, elf, target, finding) }
   })
   const paths = files.map(file => file.path)
   return withLinkFindings(perFile, paths, ownerOf, target, options)
+}
+
+/** A file too big to hold, checked from disk: only its ELF headers and tables are read. */
+async function checkFileOnDisk(
+  file: string,
+  onDisk: NonNullable<LayerFileBytes['onDisk']>,
+  target: Target,
+  finding: MakeFinding
+): Promise<{ elf: ElfInfo | undefined; findings: Finding[] }> {
+  const written = await onDisk()
+  try {
+    const elf = await readElfFile(written.path)
+    const sniff = () => sniffFormat(written.path)
+    return { elf, findings: await checkFile(file, sniff, elf, target, finding) }
+  } finally {
+    await written.release()
+  }
 }
 
 /**
