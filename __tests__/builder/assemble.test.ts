@@ -61,7 +61,7 @@ function readTree(root: string): Map<string, Buffer> {
 
 async function assemble(
   wheelFiles: string[],
-  options: { requested: string[]; scripts: boolean },
+  options: { requested: string[]; scripts: boolean; inMemoryLimit?: number },
   zipPath: string
 ) {
   const warnings: string[] = []
@@ -80,12 +80,14 @@ async function assemble(
       })
     }))
   )
-  const merged = await mergeLayouts(layouts, message => warnings.push(message))
+  const limit = options.inMemoryLimit
+  const merged = await mergeLayouts(layouts, message => warnings.push(message), limit)
   const files = await withRecords(
     merged,
-    chosen.map(c => c.dist)
+    chosen.map(c => c.dist),
+    limit
   )
-  const zip = await writeAssembledZip(files, zipPath)
+  const zip = await writeAssembledZip(files, zipPath, { inMemoryLimit: limit })
   return { zip, files, warnings }
 }
 
@@ -212,6 +214,21 @@ describe('a layer assembled from wheels', () => {
     ])
   })
 
+  it('tells same and different bytes of one path apart the same way when it compares them a chunk at a time', async () => {
+    const dir = freshDir('merge-chunked')
+    const wheels = writeWheels(path.join(dir, 'wheels'), WORLD)
+    const options = { requested: ['layout-demo'], scripts: true }
+    const whole = await assemble(wheels, options, path.join(dir, 'whole.zip'))
+    const chunked = await assemble(
+      wheels,
+      { ...options, inMemoryLimit: 1 },
+      path.join(dir, 'chunked.zip')
+    )
+    expect(chunked.warnings).toEqual(whole.warnings)
+    expect(chunked.warnings).toHaveLength(1)
+    expect(chunked.zip.codeSha256).toBe(whole.zip.codeSha256)
+  })
+
   it('copies deflated entries as they are, deflates a stored entry that shrinks, and gives the same bytes twice', async () => {
     const dir = freshDir('copy')
     const [wheelFile] = writeWheels(dir, [
@@ -287,6 +304,13 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_STORED) as z:
       path.join(dir, 'whole.zip')
     )
     const held = await writeAssembledZip(files, path.join(dir, 'held.zip'))
+    // merged, hashed for RECORD (the stored wheel lists no hashes) and written a chunk at a time
+    const chunked = await assemble(
+      [storedWheel, deflatedWheel],
+      { requested: [], scripts: false, inMemoryLimit: 1024 },
+      path.join(dir, 'chunked.zip')
+    )
+    expect(chunked.zip.codeSha256).toBe(held.codeSha256)
     const streamed = await writeAssembledZip(files, path.join(dir, 'streamed.zip'), {
       inMemoryLimit: 1024
     })

@@ -71,14 +71,15 @@ export async function layerFileContent(file: LayerFile): Promise<Buffer> {
  */
 export async function mergeLayouts(
   layouts: DistributionLayout[],
-  warn: (message: string) => void
+  warn: (message: string) => void,
+  inMemoryLimit = IN_MEMORY_LIMIT
 ): Promise<LayerFile[]> {
   const byPath = new Map<string, { file: LayerFile; label: string }>()
   for (const { dist, files } of layouts) {
     const label = `${dist.name} ${dist.version}`
     for (const file of files) {
       const earlier = byPath.get(file.path)
-      if (earlier && !(await sameContent(earlier.file, file))) {
+      if (earlier && !(await sameContent(earlier.file, file, inMemoryLimit))) {
         warn(
           `${earlier.label} and ${label} both install ${file.path} with different content; the layer keeps ${label}'s, as pip install does`
         )
@@ -114,15 +115,20 @@ export async function writeLayerFile(file: LayerFile, dest: string): Promise<voi
 }
 
 /** RECORD's `sha256=` digest of a file, read a chunk at a time when it is big. */
-async function layerFileDigest(file: LayerFile): Promise<string> {
-  if (file.size <= IN_MEMORY_LIMIT) return recordDigest(await layerFileContent(file))
+async function layerFileDigest(file: LayerFile, inMemoryLimit: number): Promise<string> {
+  if (file.size <= inMemoryLimit) return recordDigest(await layerFileContent(file))
   const hash = createHash('sha256')
   for await (const chunk of layerFileChunks(file)) hash.update(chunk)
   return `sha256=${hash.digest('base64url')}`
 }
 
-async function sameContent(a: LayerFile, b: LayerFile): Promise<boolean> {
+async function sameContent(a: LayerFile, b: LayerFile, inMemoryLimit: number): Promise<boolean> {
   if (a.size !== b.size) return false
+  // two big files are compared by digest, a chunk at a time, never both held whole
+  if (a.size > inMemoryLimit) {
+    const digests = await Promise.all([a, b].map(file => layerFileDigest(file, inMemoryLimit)))
+    return digests[0] === digests[1]
+  }
   const [left, right] = await Promise.all([layerFileContent(a), layerFileContent(b)])
   return left.equals(right)
 }
@@ -134,7 +140,8 @@ async function sameContent(a: LayerFile, b: LayerFile): Promise<boolean> {
  */
 export async function withRecords(
   files: LayerFile[],
-  dists: WheelDistribution[]
+  dists: WheelDistribution[],
+  inMemoryLimit = IN_MEMORY_LIMIT
 ): Promise<LayerFile[]> {
   const byOwner = new Map<string, LayerFile[]>()
   for (const file of files) byOwner.set(file.owner, [...(byOwner.get(file.owner) ?? []), file])
@@ -146,7 +153,7 @@ export async function withRecords(
         const listed = file.outsideLib ? `../../${file.path}` : file.path
         const known =
           file.source.kind === 'wheel' ? dist.recordHashes.get(file.source.entry.name) : undefined
-        const digest = known ?? (await layerFileDigest(file))
+        const digest = known ?? (await layerFileDigest(file, inMemoryLimit))
         return `${csvField(listed)},${digest},${file.size}`
       })
       lines.push(`${csvField(recordPath)},,`)
