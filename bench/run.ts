@@ -6,6 +6,7 @@
 //
 //   tsx bench/run.ts [--rounds N] [--only build,zip,deploy] [--import-check auto|false]
 //   tsx bench/run.ts --only big-object [--big-object deflated|stored] [--strip true|false]
+//     [--verify warn|off]
 
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -101,7 +102,8 @@ async function main(): Promise<void> {
       'import-check': { type: 'string', default: 'auto' },
       // --only big-object: how the wheel holds the object, and the action's strip input
       'big-object': { type: 'string', default: 'deflated' },
-      strip: { type: 'string', default: 'false' }
+      strip: { type: 'string', default: 'false' },
+      verify: { type: 'string', default: 'warn' }
     }
   })
   const importCheck = values['import-check']
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
   if (parts.has('big-object')) {
     const entry = values['big-object'] as BigObjectEntry
     if (!['deflated', 'stored'].includes(entry)) throw new Error('--big-object: deflated or stored')
-    return bigObjectRuns(rounds, entry, importCheck, values.strip)
+    return bigObjectRuns(rounds, entry, importCheck, values.strip, values.verify)
   }
   await checkPrerequisites(parts)
 
@@ -168,7 +170,8 @@ async function bigObjectRuns(
   rounds: number,
   entry: BigObjectEntry,
   importCheck: string,
-  strip: string
+  strip: string,
+  verify: string
 ): Promise<void> {
   await checkPrerequisites(new Set(['build']))
   const index = await startIndex(bigObjectDistributions(entry), { idleTimeoutMs: 60 * 60 * 1000 })
@@ -181,6 +184,7 @@ async function bigObjectRuns(
       runs.push(
         await runAction(round, index, BIG_OBJECT_REQUIREMENTS, false, importCheck, {
           INPUT_STRIP: strip,
+          INPUT_VERIFY: verify,
           // the stand-in object has ELF headers and no code: importing it cannot work
           'INPUT_IMPORT-CHECK-SKIP': 'bigobject'
         })
@@ -200,7 +204,7 @@ async function bigObjectRuns(
       table(
         [
           'one 200 MB shared object, ' +
-            `${entry} in its wheel, strip ${strip}, import check ${importCheck}`,
+            `${entry} in its wheel, strip ${strip}, import check ${importCheck}, verify ${verify}`,
           'MiB'
         ],
         [

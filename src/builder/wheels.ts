@@ -325,10 +325,8 @@ export async function entryContent(wheel: Wheel, entry: WheelEntry): Promise<Buf
 /** Inflates the entry only to check its size and CRC, streaming, so big entries cost no memory. */
 export async function checkEntry(wheel: Wheel, entry: WheelEntry): Promise<void> {
   if (checked.has(entry)) return
-  if (
-    entry.compressedSize <= IO_CHUNK * 8 ||
-    (entry.method !== STORE && entry.method !== DEFLATE)
-  ) {
+  // by the inflated size: 200 MB of zeros deflate to 200 kB, and inflating them whole costs 200 MB
+  if (entry.size <= IO_CHUNK * 8 || (entry.method !== STORE && entry.method !== DEFLATE)) {
     await entryContent(wheel, entry)
     return
   }
