@@ -8,6 +8,7 @@ import { join, posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
 import { maxGlibc, compareGlibcVersions, parseElf, readElfFile, type ElfInfo } from './elf.js'
 import { checkLinks, type LinkProblem } from './links.js'
+import { IN_MEMORY_LIMIT } from './assemble.js'
 import type { ExtraFile } from './extra-files.js'
 import type { LayerPackage } from './site.js'
 
@@ -95,11 +96,9 @@ export interface LayerFileBytes {
 }
 
 export interface VerifyFilesOptions extends VerifyOptions {
-  /** Files above this many bytes are read from disk, only their headers; default 16 MiB. */
+  /** Files above this many bytes are read from disk, only their headers; default IN_MEMORY_LIMIT. */
   inMemoryLimit?: number
 }
-
-const IN_MEMORY_LIMIT = 16 * 1024 * 1024
 
 /** Bytes of files verified at once: each is inflated whole, so few at a time. */
 const INFLATED_AT_ONCE = 2
