@@ -358,7 +358,7 @@ async function repackProject(
     requires,
     files,
     executable,
-    deflateAll: true
+    deflate: true
   })
   await fs.writeFile(path.join(wheelsDir, wheel.filename), wheel.bytes)
   return {

@@ -5,6 +5,8 @@
 // bench/out/results.json. See bench/README.md.
 //
 //   tsx bench/run.ts [--rounds N] [--only build,zip,deploy] [--import-check auto|false]
+//   tsx bench/run.ts --only big-object [--big-object deflated|stored] [--strip true|false]
+//     [--verify warn|off]
 
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -32,6 +34,11 @@ import { GNU_TIME, measure, type Measurement, type SampledProcess } from './meas
 import { mbOf, median, mibOf, ratio, spread, table, verdict } from './stats.js'
 import type { DeployStageResult } from './deploy-stage.js'
 import type { ZipStageResult } from './zip-stage.js'
+import {
+  BIG_OBJECT_REQUIREMENTS,
+  bigObjectDistributions,
+  type BigObjectEntry
+} from './big-object.js'
 
 const run = promisify(execFile)
 
@@ -50,7 +57,7 @@ const TARGETS = {
   regions: 1.5
 }
 
-type Part = 'build' | 'zip' | 'deploy'
+type Part = 'build' | 'zip' | 'deploy' | 'big-object'
 
 interface BuildRun {
   side: 'script' | 'action'
@@ -93,7 +100,11 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       only: { type: 'string', default: 'build,zip,deploy' },
       // the action's import-check input: auto (the default, as users run it) or false
-      'import-check': { type: 'string', default: 'auto' }
+      'import-check': { type: 'string', default: 'auto' },
+      // --only big-object: how the wheel holds the object, and the action's strip input
+      'big-object': { type: 'string', default: 'deflated' },
+      strip: { type: 'string', default: 'false' },
+      verify: { type: 'string', default: 'warn' }
     }
   })
   const importCheck = values['import-check']
@@ -103,7 +114,13 @@ async function main(): Promise<void> {
     throw new Error('--rounds must be a whole number ≥ 1')
   const parts = new Set(values.only.split(',').map(p => p.trim()) as Part[])
   for (const part of parts) {
-    if (!['build', 'zip', 'deploy'].includes(part)) throw new Error(`--only: unknown part ${part}`)
+    if (!['build', 'zip', 'deploy', 'big-object'].includes(part))
+      throw new Error(`--only: unknown part ${part}`)
+  }
+  if (parts.has('big-object')) {
+    const entry = values['big-object'] as BigObjectEntry
+    if (!['deflated', 'stored'].includes(entry)) throw new Error('--big-object: deflated or stored')
+    return bigObjectRuns(rounds, entry, importCheck, values.strip, values.verify)
   }
   await checkPrerequisites(parts)
 
@@ -144,6 +161,65 @@ async function main(): Promise<void> {
   )
   console.log('\n' + markdown)
   console.log(`written: ${path.relative(ROOT, path.join(OUT_DIR, 'results.md'))} and results.json`)
+}
+
+/**
+ * The script and the action, alternating, on a layer of one 200 MB shared object: peak RSS of
+ * both and their ratio (the issue's target: the action's node process at most 200 MiB).
+ */
+async function bigObjectRuns(
+  rounds: number,
+  entry: BigObjectEntry,
+  importCheck: string,
+  strip: string,
+  verify: string
+): Promise<void> {
+  await checkPrerequisites(new Set(['build']))
+  const index = await startIndex(bigObjectDistributions(entry), { idleTimeoutMs: 60 * 60 * 1000 })
+  await fs.rm(WORK, { recursive: true, force: true })
+  const runs: BuildRun[] = []
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      runs.push(await runScript(round, index, BIG_OBJECT_REQUIREMENTS, false, 1))
+      log(runs.at(-1)!)
+      runs.push(
+        await runAction(round, index, BIG_OBJECT_REQUIREMENTS, false, importCheck, {
+          INPUT_STRIP: strip,
+          INPUT_VERIFY: verify,
+          // the stand-in object has ELF headers and no code: importing it cannot work
+          'INPUT_IMPORT-CHECK-SKIP': 'bigobject'
+        })
+      )
+      log(runs.at(-1)!)
+    }
+  } finally {
+    await index.close()
+  }
+  for (const failed of runs.filter(r => r.error)) console.log(`${failed.side}: ${failed.error}`)
+  const rss = (side: BuildRun['side'], pick: (m: Measurement) => number) =>
+    median(runs.filter(r => r.side === side && !r.error).map(r => mibOf(pick(r.m))))
+  const script = rss('script', m => m.maxProcessRss)
+  const action = rss('action', m => m.rootRss)
+  console.log(
+    '\n' +
+      table(
+        [
+          'one 200 MB shared object, ' +
+            `${entry} in its wheel, strip ${strip}, import check ${importCheck}, verify ${verify}`,
+          'MiB'
+        ],
+        [
+          ['script, largest single process (median)', script.toFixed(0)],
+          ['action, its node process (median)', action.toFixed(0)],
+          [
+            'action, largest single process (median)',
+            rss('action', m => m.maxProcessRss).toFixed(0)
+          ],
+          ['ratio action/script', ratio(action, script)],
+          [`target ≤ ${TARGETS.actionRssMiB} MiB`, verdict(action <= TARGETS.actionRssMiB)]
+        ]
+      )
+  )
 }
 
 async function checkPrerequisites(parts: Set<Part>): Promise<void> {
@@ -194,7 +270,8 @@ async function runScript(
   round: number,
   index: PackageIndex,
   requirements: string,
-  keep: boolean
+  keep: boolean,
+  minFiles = 1000
 ): Promise<BuildRun> {
   const dir = path.join(WORK, `round-${round}`, 'script')
   await fs.mkdir(path.join(dir, 'layers'), { recursive: true })
@@ -223,7 +300,7 @@ async function runScript(
     const listing = await zipListing(zipPath)
     Object.assign(result, { zipSize: (await fs.stat(zipPath)).size, ...listing })
   }
-  if (m.exitCode !== 0 || /^ERROR:/m.test(m.stderr) || result.files < 1000) {
+  if (m.exitCode !== 0 || /^ERROR:/m.test(m.stderr) || result.files < minFiles) {
     result.error = `exit ${m.exitCode}: ${lastLines(m.stderr)}`
   }
   await finishRun(dir, keep ? zipPath : undefined, 'script.zip')
@@ -235,7 +312,8 @@ async function runAction(
   index: PackageIndex,
   requirements: string,
   keep: boolean,
-  importCheck: string
+  importCheck: string,
+  inputs: NodeJS.ProcessEnv = {}
 ): Promise<BuildRun> {
   const dir = path.join(WORK, `round-${round}`, 'action')
   const runnerTemp = path.join(dir, 'runner-temp')
@@ -260,7 +338,8 @@ async function runAction(
     INPUT_PUBLISH: 'false',
     'INPUT_IMPORT-CHECK': importCheck,
     // Debian's builds need glibc 2.35, above python3.11's Amazon Linux 2 (2.26): report, don't fail.
-    INPUT_VERIFY: 'warn'
+    INPUT_VERIFY: 'warn',
+    ...inputs
   }
   await settle()
   const load = os.loadavg()[0]

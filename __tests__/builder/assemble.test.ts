@@ -68,7 +68,7 @@ function readTree(root: string): Map<string, Buffer> {
 
 async function assemble(
   wheelFiles: string[],
-  options: { requested: string[]; scripts: boolean },
+  options: { requested: string[]; scripts: boolean; inMemoryLimit?: number },
   zipPath: string
 ) {
   const warnings: string[] = []
@@ -87,12 +87,14 @@ async function assemble(
       })
     }))
   )
-  const merged = await mergeLayouts(layouts, message => warnings.push(message))
+  const limit = options.inMemoryLimit
+  const merged = await mergeLayouts(layouts, message => warnings.push(message), limit)
   const files = await withRecords(
     merged,
-    chosen.map(c => c.dist)
+    chosen.map(c => c.dist),
+    limit
   )
-  const zip = await writeAssembledZip(files, zipPath)
+  const zip = await writeAssembledZip(files, zipPath, { inMemoryLimit: limit })
   return { zip, files, warnings }
 }
 
@@ -219,6 +221,21 @@ describe('a layer assembled from wheels', () => {
     ])
   })
 
+  it('tells same and different bytes of one path apart the same way when it compares them a chunk at a time', async () => {
+    const dir = freshDir('merge-chunked')
+    const wheels = writeWheels(path.join(dir, 'wheels'), WORLD)
+    const options = { requested: ['layout-demo'], scripts: true }
+    const whole = await assemble(wheels, options, path.join(dir, 'whole.zip'))
+    const chunked = await assemble(
+      wheels,
+      { ...options, inMemoryLimit: 1 },
+      path.join(dir, 'chunked.zip')
+    )
+    expect(chunked.warnings).toEqual(whole.warnings)
+    expect(chunked.warnings).toHaveLength(1)
+    expect(chunked.zip.codeSha256).toBe(whole.zip.codeSha256)
+  })
+
   it('copies deflated entries as they are, deflates a stored entry that shrinks, and gives the same bytes twice', async () => {
     const dir = freshDir('copy')
     const [wheelFile] = writeWheels(dir, [
@@ -265,6 +282,59 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_STORED) as z:
     }
     const names = [...layerListing.keys()]
     expect(names).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+  })
+
+  it('writes the same zip for big stored and deflated entries whether it streams them or holds them whole', async () => {
+    const dir = freshDir('big')
+    // stored entries: one deflate shrinks by far more than a tenth, one it cannot shrink
+    const storedWheel = path.join(dir, 'bigstored-1.0-py3-none-any.whl')
+    execFileSync('python3', [
+      '-c',
+      `import random, zipfile, sys
+with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_STORED) as z:
+    z.writestr('bigstored/text.py', 'y = 2\\n' * 100000)
+    z.writestr('bigstored/noise.bin', random.Random(7).randbytes(300000))
+    z.writestr('bigstored-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: bigstored\\nVersion: 1.0\\n\\n')
+    z.writestr('bigstored-1.0.dist-info/RECORD', '')`,
+      storedWheel
+    ])
+    const [deflatedWheel] = writeWheels(dir, [
+      {
+        name: 'bigdeflated',
+        version: '1.0',
+        files: { 'bigdeflated/data.py': 'z = 3\n'.repeat(90000) }
+      }
+    ])
+    const { files } = await assemble(
+      [storedWheel, deflatedWheel],
+      { requested: [], scripts: false },
+      path.join(dir, 'whole.zip')
+    )
+    const held = await writeAssembledZip(files, path.join(dir, 'held.zip'))
+    // merged, hashed for RECORD (the stored wheel lists no hashes) and written a chunk at a time
+    const chunked = await assemble(
+      [storedWheel, deflatedWheel],
+      { requested: [], scripts: false, inMemoryLimit: 1024 },
+      path.join(dir, 'chunked.zip')
+    )
+    expect(chunked.zip.codeSha256).toBe(held.codeSha256)
+    const streamed = await writeAssembledZip(files, path.join(dir, 'streamed.zip'), {
+      inMemoryLimit: 1024
+    })
+    expect(streamed.codeSha256).toBe(held.codeSha256)
+    expect(fs.readFileSync(streamed.zipPath).equals(fs.readFileSync(held.zipPath))).toBe(true)
+    testZip(streamed.zipPath)
+    const listing = new Map(listZip(streamed.zipPath).map(entry => [entry.name, entry]))
+    expect(listing.get('python/bigstored/text.py')?.method).toBe(8)
+    expect(listing.get('python/bigstored/noise.bin')?.method).toBe(0)
+    // the spill files are gone: only the zips are left beside them
+    expect(
+      fs.readdirSync(dir).filter(name => !name.endsWith('.zip') && !name.endsWith('.whl'))
+    ).toEqual([])
+    await extractLayer(files, path.join(dir, 'python'), 1024)
+    const out = path.join(dir, 'out')
+    extractZip(held.zipPath, out)
+    expect(readTree(path.join(dir, 'python'))).toEqual(readTree(path.join(out, 'python')))
   })
 
   it('reads ZIP64 wheels and entries with data descriptors', async () => {

@@ -5,6 +5,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync
 } from 'node:fs'
@@ -15,6 +16,11 @@ import { layerFileContent } from '../../src/builder/assemble.js'
 import type { LayerFile } from '../../src/builder/layout.js'
 import { isStrippable, stripLayerFiles, stripTool } from '../../src/builder/strip.js'
 import type { LayerPackage } from '../../src/builder/site.js'
+import { writeAssembledZip } from '../../src/builder/assemble.js'
+import { layoutWheel, readWheelDistribution } from '../../src/builder/layout.js'
+import { readWheel } from '../../src/builder/wheels.js'
+import { extractZip } from '../support/unzip.js'
+import { buildWheel } from '../support/wheels.js'
 
 const SOURCE =
   'int answer(void) { return 42; }\nstatic int unused_helper(int x) { return x * 2; }\nint twice(int x) { return unused_helper(x); }\n'
@@ -94,5 +100,43 @@ describe('strip', () => {
     expect(isStrippable('pkg/libfoo.so.1.2')).toBe(true)
     expect(isStrippable('numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so')).toBe(false)
     expect(isStrippable('pkg/module.py')).toBe(false)
+  })
+})
+
+describe('stripLayerFiles on a shared object too big to hold in memory', () => {
+  it('gives the layer the same stripped bytes, read from disk, as for a small object', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'strip-big-'))
+    writeFileSync(path.join(dir, 'ext.c'), SOURCE)
+    const object = path.join(dir, '_ext.so')
+    execFileSync('gcc', ['-g', '-shared', '-fPIC', '-o', object, path.join(dir, 'ext.c')])
+    const wheelFile = path.join(dir, 'pkg-1.0-py3-none-any.whl')
+    const built = buildWheel({
+      name: 'pkg',
+      version: '1.0',
+      files: { 'pkg/_ext.so': readFileSync(object) }
+    })
+    writeFileSync(wheelFile, built.bytes)
+    const wheel = readWheel(wheelFile)
+    const files = await layoutWheel(wheel, await readWheelDistribution(wheel), {
+      pipRequested: true,
+      scripts: false
+    })
+    const layer = async (label: string, inMemoryLimit?: number) => {
+      const scratch = path.join(dir, `strip-${label}`)
+      const result = await stripLayerFiles(files, 'x86_64', scratch, inMemoryLimit)
+      expect(result.warning).toBeUndefined()
+      expect(result.stripped).toBe(1)
+      return writeAssembledZip(result.files, path.join(dir, `${label}.zip`))
+    }
+    const small = await layer('small')
+    // a limit of one byte: the stripped object is big, so it stays in the scratch folder
+    const big = await layer('big', 1)
+    expect(big.codeSha256).toBe(small.codeSha256)
+    expect(existsSync(path.join(dir, 'strip-small'))).toBe(false)
+    extractZip(big.zipPath, path.join(dir, 'out'))
+    const stripped = path.join(dir, 'out/python/pkg/_ext.so')
+    expect(sectionNames(stripped)).not.toContain('.debug_info')
+    expect(statSync(stripped).size).toBeLessThan(statSync(object).size)
+    rmSync(dir, { recursive: true, force: true })
   })
 })

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process'
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   truncateSync,
@@ -21,11 +23,14 @@ import {
 } from '../../src/facts.js'
 import type { Target } from '../../src/facts.js'
 import type { LayerPackage } from '../../src/builder/site.js'
+import { layerTree, verifiableFile } from '../../src/builder/assemble.js'
+import { layoutWheel, readWheelDistribution } from '../../src/builder/layout.js'
 import {
   summarizeFindings,
   verifyLayerFiles,
   type VerifyOptions
 } from '../../src/builder/verify.js'
+import { readWheel } from '../../src/builder/wheels.js'
 import {
   C_SOURCES,
   compileSharedObject,
@@ -34,6 +39,7 @@ import {
   makeSharedObject,
   type SharedObjectOptions
 } from '../support/elf.js'
+import { buildWheel } from '../support/wheels.js'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach(d => rmSync(d, { recursive: true, force: true })))
@@ -680,5 +686,100 @@ describe('summarizeFindings', () => {
     expect(summarizeFindings(findings)).toEqual([
       'scipy 1.0: scipy/b.so needs GLIBC_2.35; python3.11 (Amazon Linux 2) has 2.26 (and 2 more files)'
     ])
+  })
+})
+
+describe('verifyLayerFiles on a shared object too big to hold in memory', () => {
+  // the limit is lowered through the option: a 200 MB object would make a slow test
+  const LIMIT = 64 * 1024
+  const padded = (opts: SharedObjectOptions) => makeSharedObject({ ...opts, padTo: 4 * LIMIT })
+  const OBJECTS: Record<string, Buffer> = {
+    'big/_ok.cpython-312-x86_64-linux-gnu.so': padded({ machine: 'x86_64', glibc: ['GLIBC_2.17'] }),
+    'big/_arm.cpython-312-x86_64-linux-gnu.so': padded({
+      machine: 'aarch64',
+      glibc: ['GLIBC_2.17']
+    }),
+    'big/_new.cpython-312-x86_64-linux-gnu.so': padded({
+      machine: 'x86_64',
+      glibc: ['GLIBC_2.38']
+    }),
+    'big/libfake.so': Buffer.concat([Buffer.from('MZ'), Buffer.alloc(4 * LIMIT)])
+  }
+
+  /** The wheel's layer files, with the CRC of `corrupt` (if any) changed in both its headers. */
+  async function wheelFiles(corrupt?: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'verify-big-'))
+    dirs.push(dir)
+    let bytes = buildWheel({ name: 'big', version: '1.0', files: OBJECTS }).bytes
+    if (corrupt) bytes = withCrcChanged(bytes, corrupt)
+    const file = join(dir, 'big-1.0-py3-none-any.whl')
+    writeFileSync(file, bytes)
+    const wheel = readWheel(file)
+    const files = await layoutWheel(wheel, await readWheelDistribution(wheel), {
+      pipRequested: true,
+      scripts: false
+    })
+    const packages: LayerPackage[] = [
+      { name: 'big', version: '1.0', requested: true, files: files.map(f => f.path), bytes: 0 }
+    ]
+    return { dir, files, packages }
+  }
+
+  function withCrcChanged(zip: Buffer, name: string): Buffer {
+    const copy = Buffer.from(zip)
+    const needle = Buffer.from(name)
+    for (let at = copy.indexOf(needle); at !== -1; at = copy.indexOf(needle, at + 1)) {
+      if (at >= 30 && copy.readUInt32LE(at - 30) === 0x04034b50) copy[at - 30 + 14] ^= 0xff
+      if (at >= 46 && copy.readUInt32LE(at - 46) === 0x02014b50) copy[at - 46 + 16] ^= 0xff
+    }
+    return copy
+  }
+
+  async function verifyWith(inMemoryLimit: number, corrupt?: string) {
+    const { dir, files, packages } = await wheelFiles(corrupt)
+    const spillDir = join(dir, 'spill')
+    const findings = await verifyLayerFiles(
+      files.map(file => verifiableFile(file, { spillDir })),
+      packages,
+      AL2023_X86,
+      { inMemoryLimit }
+    )
+    return { findings, spillDir }
+  }
+
+  it('finds exactly the architecture, glibc and not-ELF problems it finds in memory, and leaves no spill file', async () => {
+    const inMemory = await verifyWith(Number.MAX_SAFE_INTEGER)
+    const onDisk = await verifyWith(LIMIT)
+    expect(onDisk.findings).toEqual(inMemory.findings)
+    expect(onDisk.findings.map(f => [f.file, f.kind])).toEqual([
+      ['big/_arm.cpython-312-x86_64-linux-gnu.so', 'architecture'],
+      ['big/_new.cpython-312-x86_64-linux-gnu.so', 'glibc'],
+      ['big/libfake.so', 'not-elf']
+    ])
+    expect(onDisk.findings[2].message).toContain('(a Windows PE binary)')
+    expect(readdirSync(onDisk.spillDir)).toEqual([])
+  })
+
+  it('refuses an object whose CRC does not match, as in memory, naming wheel and entry', async () => {
+    const name = 'big/_ok.cpython-312-x86_64-linux-gnu.so'
+    const message = `big-1.0-py3-none-any.whl: ${name} does not match its CRC or size when inflated`
+    await expect(verifyWith(Number.MAX_SAFE_INTEGER, name)).rejects.toThrow(message)
+    await expect(verifyWith(LIMIT, name)).rejects.toThrow(message)
+  })
+
+  it("writes a big object into the import check's tree, whole, instead of a spill file", async () => {
+    const { dir, files, packages } = await wheelFiles()
+    const tree = layerTree(join(dir, 'python'))
+    const spillDir = join(dir, 'spill')
+    await verifyLayerFiles(
+      files.map(file => verifiableFile(file, { tree, spillDir })),
+      packages,
+      AL2023_X86,
+      { inMemoryLimit: LIMIT }
+    )
+    for (const [name, bytes] of Object.entries(OBJECTS)) {
+      expect(readFileSync(join(dir, 'python', name)).equals(bytes)).toBe(true)
+    }
+    expect(existsSync(spillDir)).toBe(false)
   })
 })

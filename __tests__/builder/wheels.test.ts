@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkEntry, entryContent, readWheel } from '../../src/builder/wheels.js'
+import { checkEntry, entryContent, inflatedChunks, readWheel } from '../../src/builder/wheels.js'
 import { writeZip } from '../support/wheels.js'
 
 let scratch: string
@@ -41,6 +41,13 @@ function renamed(bytes: Buffer, from: string, to: Buffer): Buffer {
     to.copy(copy, at)
   }
   return copy
+}
+
+/** Reads a stream of chunks to its end, returning how many bytes it gave. */
+async function drain(chunks: AsyncIterable<Buffer>): Promise<number> {
+  let size = 0
+  for await (const chunk of chunks) size += chunk.length
+  return size
 }
 
 describe('readWheel refuses hostile wheels, naming the wheel and the entry', () => {
@@ -103,6 +110,9 @@ describe('readWheel refuses hostile wheels, naming the wheel and the entry', () 
       `${WHEEL}: hostile/evil.py does not match its CRC or size when inflated`
     )
     await expect(checkEntry(wheel, entry)).rejects.toThrow('does not match its CRC')
+    await expect(drain(inflatedChunks(wheel, entry))).rejects.toThrow(
+      `${WHEEL}: hostile/evil.py does not match its CRC or size when inflated`
+    )
   })
 
   it('a deflate bomb: content far larger than its listed size stops at that size', async () => {
@@ -123,6 +133,10 @@ describe('readWheel refuses hostile wheels, naming the wheel and the entry', () 
       `${WHEEL}: hostile/bomb.py does not inflate`
     )
     await expect(entryContent(wheel, entry)).rejects.toThrow('hostile/bomb.py')
+    // streamed, as a big entry is: stopped at the listed size, not inflated to the end
+    await expect(drain(inflatedChunks(wheel, entry))).rejects.toThrow(
+      `${WHEEL}: hostile/bomb.py does not inflate (more than the 10 bytes listed)`
+    )
   })
 
   it('a file that is not a zip', () => {
@@ -138,5 +152,16 @@ describe('readWheel refuses hostile wheels, naming the wheel and the entry', () 
       ['hostile/tool.sh', 10, 0o755]
     ])
     expect((await entryContent(wheel, wheel.entries[1])).toString()).toBe('#!/bin/sh\n')
+  })
+
+  it('streams an entry whole, deflated or stored, with the bytes it holds', async () => {
+    const text = 'print("hello")\n'.repeat(100000)
+    const wheel = readWheel(wheelFile(zipWith('hostile/big.py', text)))
+    const [small, big] = wheel.entries
+    expect(big.method).toBe(8)
+    const chunks: Buffer[] = []
+    for await (const chunk of inflatedChunks(wheel, big)) chunks.push(chunk)
+    expect(Buffer.concat(chunks).toString()).toBe(text)
+    expect(await drain(inflatedChunks(wheel, small))).toBe(7)
   })
 })

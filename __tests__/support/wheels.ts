@@ -30,10 +30,11 @@ export interface WheelSpec {
   /** Lines added to the RECORD as they are, true or not: a wheel that lies about its files. */
   extraRecordLines?: string[]
   /**
-   * Deflate every entry, however large, as bdist_wheel and PyPI's wheels do. Off by default:
-   * the tests' big blobs are random bytes that deflate cannot shrink, only slow down.
+   * Deflate every entry, however large, as bdist_wheel and PyPI's wheels do. Off by default
+   * (entries above 4 MiB are stored): the tests' big blobs are random bytes that deflate cannot
+   * shrink, only slow down.
    */
-  deflateAll?: boolean
+  deflate?: boolean
 }
 
 export interface SdistSpec {
@@ -110,7 +111,8 @@ export function buildWheel(spec: WheelSpec): Distribution {
   const entries: ZipEntry[] = Object.entries(spec.files ?? {}).map(([path, content]) => ({
     path,
     data: Buffer.from(content),
-    mode: executable.has(path) ? 0o755 : 0o644
+    mode: executable.has(path) ? 0o755 : 0o644,
+    deflate: spec.deflate
   }))
   const wheelText = [
     'Wheel-Version: 1.0',
@@ -128,7 +130,7 @@ export function buildWheel(spec: WheelSpec): Distribution {
   const filename = `${filenameName(spec.name)}-${spec.version}-${tag}.whl`
   return {
     filename,
-    bytes: writeZip(entries, { deflateAll: spec.deflateAll }),
+    bytes: writeZip(entries),
     requiresPython: spec.requiresPython
   }
 }
@@ -287,6 +289,7 @@ interface ZipEntry {
   path: string
   data: Buffer
   mode: number
+  deflate?: boolean
 }
 
 // 2020-01-01 00:00:00 in MS-DOS form: every archive gets the same timestamps.
@@ -295,7 +298,7 @@ const DOS_TIME = 0
 const MADE_BY_UNIX = (3 << 8) | 20
 
 /** A plain zip (deflate where it helps, stored where it does not), unix modes kept. */
-export function writeZip(entries: ZipEntry[], options: { deflateAll?: boolean } = {}): Buffer {
+export function writeZip(entries: ZipEntry[]): Buffer {
   const chunks: Buffer[] = []
   const central: Buffer[] = []
   let offset = 0
@@ -303,8 +306,8 @@ export function writeZip(entries: ZipEntry[], options: { deflateAll?: boolean } 
     const name = Buffer.from(entry.path, 'utf8')
     const crc = crc32(entry.data)
     // Deflating large incompressible blobs is slow and useless.
-    const deflate = options.deflateAll || entry.data.length <= 4 * 1024 * 1024
-    const deflated = deflate ? deflateRawSync(entry.data) : undefined
+    const deflated =
+      entry.deflate || entry.data.length <= 4 * 1024 * 1024 ? deflateRawSync(entry.data) : undefined
     const stored = !deflated || deflated.length >= entry.data.length
     const body = stored ? entry.data : deflated
     const method = stored ? 0 : 8

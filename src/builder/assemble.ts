@@ -5,17 +5,27 @@
 // that deflate shrinks by more than a tenth are compressed here.
 
 import type { ExtraFile } from './extra-files.js'
-import { createWriteStream } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import zlib from 'node:zlib'
 import { mapLimit } from '../concurrency.js'
 import { canonicalName } from '../sources/pep508.js'
 import { recordDigest, type LayerFile, type WheelDistribution } from './layout.js'
-import { checkEntry, compressedBytes, compressedChunks, entryContent } from './wheels.js'
+import type { LayerFileBytes } from './verify.js'
+import {
+  checkEntry,
+  compressedBytes,
+  compressedChunks,
+  entryContent,
+  inflatedChunks
+} from './wheels.js'
 import type { Wheel, WheelEntry } from './wheels.js'
-import { deflateRaw, MSDOS_DIRECTORY, S_IFDIR, S_IFREG } from './zip/compress.js'
+import { deflatePieces, deflateRaw, MSDOS_DIRECTORY, S_IFDIR, S_IFREG } from './zip/compress.js'
 import {
   DEFLATE,
   localHeader,
@@ -24,7 +34,7 @@ import {
   type CentralRecord
 } from './zip/format.js'
 import { DEFAULT_PREFIX, normalisePrefix, type LayerZip } from './zip/index.js'
-import { HashingOutput, IO_CHUNK } from './zip/output.js'
+import { HashingOutput, IO_CHUNK, SpillDirectory } from './zip/output.js'
 
 /** One distribution's files, as layoutWheel gave them. */
 export interface DistributionLayout {
@@ -34,6 +44,13 @@ export interface DistributionLayout {
 
 /** Deflate must shrink a stored wheel entry by more than this to be worth compressing anew. */
 const RECOMPRESS_GAIN = 0.1
+
+/**
+ * Files above this are never held whole: they are inflated, deflated, hashed and written a
+ * chunk at a time, through spill files in the work folder, so one big shared object costs
+ * the action no more memory than a small one. Below it, whole buffers are faster.
+ */
+export const IN_MEMORY_LIMIT = 16 * 1024 * 1024
 
 /** The content of a layer file, inflated (and CRC-checked) when it comes from a wheel. */
 export async function layerFileContent(file: LayerFile): Promise<Buffer> {
@@ -54,14 +71,15 @@ export async function layerFileContent(file: LayerFile): Promise<Buffer> {
  */
 export async function mergeLayouts(
   layouts: DistributionLayout[],
-  warn: (message: string) => void
+  warn: (message: string) => void,
+  inMemoryLimit = IN_MEMORY_LIMIT
 ): Promise<LayerFile[]> {
   const byPath = new Map<string, { file: LayerFile; label: string }>()
   for (const { dist, files } of layouts) {
     const label = `${dist.name} ${dist.version}`
     for (const file of files) {
       const earlier = byPath.get(file.path)
-      if (earlier && !(await sameContent(earlier.file, file))) {
+      if (earlier && !(await sameContent(earlier.file, file, inMemoryLimit))) {
         warn(
           `${earlier.label} and ${label} both install ${file.path} with different content; the layer keeps ${label}'s, as pip install does`
         )
@@ -72,8 +90,45 @@ export async function mergeLayouts(
   return [...byPath.values()].map(({ file }) => file)
 }
 
-async function sameContent(a: LayerFile, b: LayerFile): Promise<boolean> {
+/** The content a chunk at a time; a wheel entry's CRC and size are checked at its end. */
+export async function* layerFileChunks(file: LayerFile): AsyncGenerator<Buffer> {
+  switch (file.source.kind) {
+    case 'bytes':
+      yield file.source.data
+      return
+    case 'wheel':
+      yield* inflatedChunks(file.source.wheel, file.source.entry)
+      return
+    case 'file':
+      yield* createReadStream(file.source.file, {
+        highWaterMark: IO_CHUNK
+      }) as AsyncIterable<Buffer>
+  }
+}
+
+/** Writes the file's content to `dest` with its mode, streaming: never held whole. */
+export async function writeLayerFile(file: LayerFile, dest: string): Promise<void> {
+  await pipeline(
+    Readable.from(layerFileChunks(file)),
+    createWriteStream(dest, { mode: file.mode, highWaterMark: IO_CHUNK })
+  )
+}
+
+/** RECORD's `sha256=` digest of a file, read a chunk at a time when it is big. */
+async function layerFileDigest(file: LayerFile, inMemoryLimit: number): Promise<string> {
+  if (file.size <= inMemoryLimit) return recordDigest(await layerFileContent(file))
+  const hash = createHash('sha256')
+  for await (const chunk of layerFileChunks(file)) hash.update(chunk)
+  return `sha256=${hash.digest('base64url')}`
+}
+
+async function sameContent(a: LayerFile, b: LayerFile, inMemoryLimit: number): Promise<boolean> {
   if (a.size !== b.size) return false
+  // two big files are compared by digest, a chunk at a time, never both held whole
+  if (a.size > inMemoryLimit) {
+    const digests = await Promise.all([a, b].map(file => layerFileDigest(file, inMemoryLimit)))
+    return digests[0] === digests[1]
+  }
   const [left, right] = await Promise.all([layerFileContent(a), layerFileContent(b)])
   return left.equals(right)
 }
@@ -85,7 +140,8 @@ async function sameContent(a: LayerFile, b: LayerFile): Promise<boolean> {
  */
 export async function withRecords(
   files: LayerFile[],
-  dists: WheelDistribution[]
+  dists: WheelDistribution[],
+  inMemoryLimit = IN_MEMORY_LIMIT
 ): Promise<LayerFile[]> {
   const byOwner = new Map<string, LayerFile[]>()
   for (const file of files) byOwner.set(file.owner, [...(byOwner.get(file.owner) ?? []), file])
@@ -97,7 +153,7 @@ export async function withRecords(
         const listed = file.outsideLib ? `../../${file.path}` : file.path
         const known =
           file.source.kind === 'wheel' ? dist.recordHashes.get(file.source.entry.name) : undefined
-        const digest = known ?? recordDigest(await layerFileContent(file))
+        const digest = known ?? (await layerFileDigest(file, inMemoryLimit))
         return `${csvField(listed)},${digest},${file.size}`
       })
       lines.push(`${csvField(recordPath)},,`)
@@ -127,17 +183,20 @@ interface PreparedEntry {
   crc: number
   size: number
   compressedSize: number
-  data: Buffer | { wheel: Wheel; entry: WheelEntry }
+  /** The bytes, the wheel entry to copy, or a file to copy (a spill file is removed after). */
+  data: Buffer | { wheel: Wheel; entry: WheelEntry } | { file: string; spill: boolean }
 }
 
 export interface AssembleOptions {
   prefix?: string
-  /** zlib level for what is compressed anew, default 6 like Info-ZIP. */
+  /** Deflate level for what is compressed anew, default 6 like Info-ZIP. */
   level?: number
   /** Entries prepared (checked, compressed) ahead of the writer; default four per core. */
   ahead?: number
   /** Files of the workspace added at their own layer paths (the `files` input). */
   extraFiles?: ExtraFile[]
+  /** Files above this many bytes are compressed through spill files; default IN_MEMORY_LIMIT. */
+  inMemoryLimit?: number
 }
 
 /**
@@ -153,6 +212,8 @@ export async function writeAssembledZip(
   const prefix = normalisePrefix(options.prefix ?? DEFAULT_PREFIX)
   const level = options.level ?? 6
   const ahead = Math.max(1, options.ahead ?? 4 * os.availableParallelism())
+  const spill = new SpillDirectory(path.dirname(path.resolve(zipPath)))
+  const compression = { level, inMemoryLimit: options.inMemoryLimit ?? IN_MEMORY_LIMIT, spill }
   const entries = await withExtraFiles(zipEntries(files, prefix), options.extraFiles ?? [])
   await fs.mkdir(path.dirname(path.resolve(zipPath)), { recursive: true })
   const output = new HashingOutput(createWriteStream(zipPath, { highWaterMark: IO_CHUNK }))
@@ -162,7 +223,7 @@ export async function writeAssembledZip(
     for (; started < Math.min(end, entries.length); started++) {
       const file = entries[started].file
       if (!file) continue
-      const job = prepareEntry(file, level)
+      const job = prepareEntry(file, compression)
       job.catch(() => undefined)
       prepared[started] = job
     }
@@ -188,6 +249,7 @@ export async function writeAssembledZip(
       prepared[index] = undefined
       await output.write(localHeader(name, data, offset))
       if (Buffer.isBuffer(data.data)) await output.write(data.data)
+      else if ('file' in data.data) await copyPrepared(data, data.data, output)
       else
         for await (const chunk of compressedChunks(data.data.wheel, data.data.entry)) {
           await output.write(chunk)
@@ -220,7 +282,33 @@ export async function writeAssembledZip(
     await Promise.allSettled(prepared.filter(Boolean))
     await fs.rm(zipPath, { force: true })
     throw error
+  } finally {
+    await spill.remove()
   }
+}
+
+/**
+ * Copies a spill file, or a big file stored as it is (read a second time: checked against the
+ * CRC taken the first time, so a file that changed in between cannot slip in).
+ */
+async function copyPrepared(
+  data: PreparedEntry,
+  { file, spill }: { file: string; spill: boolean },
+  output: HashingOutput
+): Promise<void> {
+  let crc = 0
+  let copied = 0
+  for await (const chunk of createReadStream(file, { highWaterMark: IO_CHUNK })) {
+    const bytes = chunk as Buffer
+    if (!spill) crc = zlib.crc32(bytes, crc)
+    copied += bytes.length
+    if (copied > data.compressedSize) break
+    await output.write(bytes)
+  }
+  if (copied !== data.compressedSize || (!spill && crc >>> 0 !== data.crc >>> 0)) {
+    throw new Error(`${file} changed while the layer zip was being written`)
+  }
+  if (spill) await fs.rm(file, { force: true })
 }
 
 /** Every file and every folder above one, as sorted zip entries under the prefix. */
@@ -279,12 +367,31 @@ async function withExtraFiles(
   return [...entries, ...added].sort((a, b) => Buffer.compare(a.name, b.name))
 }
 
-async function prepareEntry(file: LayerFile, level: number): Promise<PreparedEntry> {
+interface Compression {
+  level: number
+  inMemoryLimit: number
+  spill: SpillDirectory
+}
+
+let spilled = 0
+
+async function prepareEntry(
+  file: LayerFile,
+  { level, inMemoryLimit, spill }: Compression
+): Promise<PreparedEntry> {
   if (file.source.kind === 'wheel') {
     const { wheel, entry } = file.source
     if (entry.method === DEFLATE) {
       await checkEntry(wheel, entry)
       return { ...headerFacts(entry), method: DEFLATE, data: { wheel, entry } }
+    }
+    if (entry.method === STORE && entry.size > inMemoryLimit) {
+      const deflated = await deflateToSpill(file, level, await spill.file(`${++spilled}.deflate`))
+      if (deflated.compressedSize < entry.size * (1 - RECOMPRESS_GAIN)) {
+        return { ...deflated, method: DEFLATE, data: { file: deflated.file, spill: true } }
+      }
+      await fs.rm(deflated.file, { force: true })
+      return { ...headerFacts(entry), method: STORE, data: { wheel, entry } }
     }
     if (entry.method === STORE) {
       const content = compressedBytes(wheel, entry)
@@ -300,6 +407,16 @@ async function prepareEntry(file: LayerFile, level: number): Promise<PreparedEnt
       }
       return { ...headerFacts(entry), method: STORE, data: { wheel, entry } }
     }
+  }
+  if (file.source.kind === 'file' && file.size > inMemoryLimit) {
+    const source = file.source.file
+    const deflated = await deflateToSpill(file, level, await spill.file(`${++spilled}.deflate`))
+    if (!file.stored && deflated.compressedSize < deflated.size) {
+      return { ...deflated, method: DEFLATE, data: { file: deflated.file, spill: true } }
+    }
+    await fs.rm(deflated.file, { force: true })
+    const { crc, size } = deflated
+    return { method: STORE, crc, size, compressedSize: size, data: { file: source, spill: false } }
   }
   const content = await layerFileContent(file)
   const crc = zlib.crc32(content)
@@ -317,6 +434,39 @@ async function prepareEntry(file: LayerFile, level: number): Promise<PreparedEnt
   return { method: STORE, crc, size: content.length, compressedSize: content.length, data: content }
 }
 
+/**
+ * Deflates a big file a chunk at a time into a spill file, taking its CRC on the way. The bytes
+ * are those deflateRaw gives the file held whole (both push the same fixed pieces), so the
+ * layer's CodeSha256 does not depend on the size limit.
+ */
+async function deflateToSpill(
+  file: LayerFile,
+  level: number,
+  spillFile: string
+): Promise<{ crc: number; size: number; compressedSize: number; file: string }> {
+  let crc = 0
+  let size = 0
+  let compressedSize = 0
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of layerFileChunks(file)) {
+      crc = zlib.crc32(chunk, crc)
+      size += chunk.length
+      yield chunk
+    }
+  }
+  await pipeline(
+    Readable.from(deflatePieces(counted(), file.size, level)),
+    async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        compressedSize += chunk.length
+        yield chunk
+      }
+    },
+    createWriteStream(spillFile, { highWaterMark: IO_CHUNK })
+  )
+  return { crc: crc >>> 0, size, compressedSize, file: spillFile }
+}
+
 function headerFacts(entry: WheelEntry): Pick<PreparedEntry, 'crc' | 'size' | 'compressedSize'> {
   return { crc: entry.crc, size: entry.size, compressedSize: entry.compressedSize }
 }
@@ -325,11 +475,15 @@ function headerFacts(entry: WheelEntry): Pick<PreparedEntry, 'crc' | 'size' | 'c
  * Writes the layer's files as a tree under `siteDir`, for the import check, which needs
  * files on disk. A build without the check never calls this.
  */
-export async function extractLayer(files: LayerFile[], siteDir: string): Promise<void> {
+export async function extractLayer(
+  files: LayerFile[],
+  siteDir: string,
+  inMemoryLimit = IN_MEMORY_LIMIT
+): Promise<void> {
   const tree = layerTree(siteDir)
-  // each file is held whole while written: few at once keeps the peak RSS down
+  // a small file is held whole while written, few at once; a big one is streamed
   await mapLimit(files, os.availableParallelism(), async file =>
-    tree.write(file, await layerFileContent(file))
+    file.size > inMemoryLimit ? tree.stream(file) : tree.write(file, await layerFileContent(file))
   )
 }
 
@@ -337,9 +491,13 @@ export async function extractLayer(files: LayerFile[], siteDir: string): Promise
  * A tree the import check will import from, written a file at a time by whoever holds its
  * bytes already (verification inflates every file once: the tree reuses those bytes).
  */
-export function layerTree(siteDir: string): {
+export interface LayerTree {
   write: (file: LayerFile, content: Buffer) => Promise<void>
-} {
+  /** Writes a file too big to hold a chunk at a time; returns where it is. */
+  stream: (file: LayerFile) => Promise<string>
+}
+
+export function layerTree(siteDir: string): LayerTree {
   const folders = new Map<string, Promise<unknown>>()
   const folder = (dir: string) => {
     let made = folders.get(dir)
@@ -351,6 +509,48 @@ export function layerTree(siteDir: string): {
       const full = path.join(siteDir, file.path)
       await folder(path.dirname(full))
       await fs.writeFile(full, content, { mode: file.mode })
+    },
+    stream: async file => {
+      const full = path.join(siteDir, file.path)
+      await folder(path.dirname(full))
+      await writeLayerFile(file, full)
+      return full
+    }
+  }
+}
+
+/**
+ * A layer file as verification reads it: a small one inflated in memory (and written into the
+ * import check's tree when there is one); a big one streamed to disk, into that tree or else
+ * into a spill file removed once its ELF headers are read.
+ */
+export function verifiableFile(
+  file: LayerFile,
+  disk: { tree?: LayerTree; spillDir: string }
+): LayerFileBytes {
+  const { tree, spillDir } = disk
+  return {
+    path: file.path,
+    size: file.size,
+    content: async () => {
+      const content = await layerFileContent(file)
+      if (tree) await tree.write(file, content)
+      return content
+    },
+    onDisk: async () => {
+      if (tree) return { path: await tree.stream(file), release: async () => undefined }
+      if (file.source.kind === 'file') {
+        return { path: file.source.file, release: async () => undefined }
+      }
+      await fs.mkdir(spillDir, { recursive: true })
+      const spillFile = path.join(spillDir, `${++spilled}.so`)
+      try {
+        await writeLayerFile(file, spillFile)
+      } catch (error) {
+        await fs.rm(spillFile, { force: true })
+        throw error
+      }
+      return { path: spillFile, release: () => fs.rm(spillFile, { force: true }) }
     }
   }
 }

@@ -26,8 +26,8 @@ import {
   extractLayer,
   installOrder,
   layerTree,
-  layerFileContent,
   mergeLayouts,
+  verifiableFile,
   withRecords,
   writeAssembledZip,
   type ChosenWheel,
@@ -177,14 +177,12 @@ export async function buildLayer(
     inputs.verify === 'off'
       ? []
       : await verifyLayerFiles(
-          files.map(file => ({
-            path: file.path,
-            content: async () => {
-              const content = await layerFileContent(file)
-              if (checkRuns) await tree.write(file, content)
-              return content
-            }
-          })),
+          files.map(file =>
+            verifiableFile(file, {
+              tree: checkRuns ? tree : undefined,
+              spillDir: path.join(workDir, 'verify')
+            })
+          ),
           packages,
           inputs.target,
           {

@@ -1,10 +1,10 @@
 import * as exec from '@actions/exec'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { WHEEL_MACHINE, type Architecture } from '../facts.js'
 import { mapLimit } from '../concurrency.js'
-import { layerFileContent } from './assemble.js'
+import { IN_MEMORY_LIMIT, layerFileContent, writeLayerFile } from './assemble.js'
 import type { LayerFile } from './layout.js'
 
 /**
@@ -37,16 +37,22 @@ export interface LayerStripResult {
 export async function stripLayerFiles(
   files: LayerFile[],
   architecture: Architecture,
-  scratchDir: string
+  scratchDir: string,
+  inMemoryLimit = IN_MEMORY_LIMIT
 ): Promise<LayerStripResult> {
   const tool = stripTool(architecture)
   const targets = files.flatMap((file, index) => (isStrippable(file.path) ? [index] : []))
   if (targets.length === 0) return { files, stripped: 0, savedBytes: 0 }
   await mkdir(scratchDir, { recursive: true })
   const scratch = (index: number) => path.join(scratchDir, `${index}.so`)
+  const big = (size: number) => size > inMemoryLimit
   await mapLimit(targets, 4, async index =>
-    writeFile(scratch(index), await layerFileContent(files[index]))
+    big(files[index].size)
+      ? writeLayerFile(files[index], scratch(index))
+      : writeFile(scratch(index), await layerFileContent(files[index]))
   )
+  // a big stripped object stays in the scratch folder, and the zip reads it from there
+  let keptOnDisk = false
   try {
     for (let i = 0; i < targets.length; i += 200) {
       const batch = targets.slice(i, i + 200).map(scratch)
@@ -69,12 +75,19 @@ export async function stripLayerFiles(
     const result = [...files]
     let savedBytes = 0
     await mapLimit(targets, 4, async index => {
+      const { size } = await lstat(scratch(index))
+      savedBytes += files[index].size - size
+      if (big(size)) {
+        keptOnDisk = true
+        result[index] = { ...files[index], size, source: { kind: 'file', file: scratch(index) } }
+        return
+      }
       const data = await readFile(scratch(index))
-      savedBytes += files[index].size - data.length
       result[index] = { ...files[index], size: data.length, source: { kind: 'bytes', data } }
+      await rm(scratch(index), { force: true })
     })
     return { files: result, stripped: targets.length, savedBytes }
   } finally {
-    await rm(scratchDir, { recursive: true, force: true })
+    if (!keptOnDisk) await rm(scratchDir, { recursive: true, force: true })
   }
 }

@@ -8,6 +8,7 @@ import { posix } from 'node:path'
 import { ARCHITECTURES, WHEEL_MACHINE, type Target } from '../facts.js'
 import { maxGlibc, compareGlibcVersions, parseElf, readElfFile, type ElfInfo } from './elf.js'
 import { checkLinks, type LinkProblem } from './links.js'
+import { IN_MEMORY_LIMIT } from './assemble.js'
 import type { ExtraFile } from './extra-files.js'
 import type { LayerPackage } from './site.js'
 
@@ -64,6 +65,15 @@ export interface LayerFileBytes {
   /** Relative to the site directory. */
   path: string
   content: () => Promise<Buffer>
+  /** Its size; above `inMemoryLimit`, a file with `onDisk` is read from disk instead. */
+  size?: number
+  /** Puts the file on disk a chunk at a time (CRC checked); `release` once it is read. */
+  onDisk?: () => Promise<{ path: string; release: () => Promise<void> }>
+}
+
+export interface VerifyFilesOptions extends VerifyOptions {
+  /** Files above this many bytes are read from disk, only their headers; default IN_MEMORY_LIMIT. */
+  inMemoryLimit?: number
 }
 
 /** Bytes of files verified at once: each is inflated whole, so few at a time. */
@@ -77,20 +87,42 @@ export async function verifyLayerFiles(
   files: LayerFileBytes[],
   packages: LayerPackage[],
   target: Target,
-  options: VerifyOptions = {}
+  options: VerifyFilesOptions = {}
 ): Promise<Finding[]> {
   const owners = new Map<string, LayerPackage>()
   for (const pkg of packages) for (const file of pkg.files) owners.set(posix.normalize(file), pkg)
   const ownerOf = (file: string) => owners.get(file) ?? UNKNOWN_PACKAGE
-  const perFile = await mapLimit(files, INFLATED_AT_ONCE, async ({ path: file, content }) => {
-    const bytes = await content()
+  const limit = options.inMemoryLimit ?? IN_MEMORY_LIMIT
+  const perFile = await mapLimit(files, INFLATED_AT_ONCE, async layerFile => {
+    const file = layerFile.path
+    const finding = findingFor(ownerOf(file), file)
+    if (layerFile.onDisk && (layerFile.size ?? 0) > limit) {
+      return { file, ...(await checkFileOnDisk(file, layerFile.onDisk, target, finding)) }
+    }
+    const bytes = await layerFile.content()
     const elf = await parseElf(bytes)
     const sniff = async () => describeFormat(bytes.subarray(0, 4))
-    const finding = findingFor(ownerOf(file), file)
     return { file, elf, findings: await checkFile(file, sniff, elf, target, finding) }
   })
   const paths = files.map(file => file.path)
   return withLinkFindings(perFile, paths, ownerOf, target, options)
+}
+
+/** A file too big to hold, checked from disk: only its ELF headers and tables are read. */
+async function checkFileOnDisk(
+  file: string,
+  onDisk: NonNullable<LayerFileBytes['onDisk']>,
+  target: Target,
+  finding: MakeFinding
+): Promise<{ elf: ElfInfo | undefined; findings: Finding[] }> {
+  const written = await onDisk()
+  try {
+    const elf = await readElfFile(written.path)
+    const sniff = () => sniffFormat(written.path)
+    return { elf, findings: await checkFile(file, sniff, elf, target, finding) }
+  } finally {
+    await written.release()
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
 
 import fsSync from 'node:fs'
 import path from 'node:path'
+import { pipeline, Readable } from 'node:stream'
 import zlib from 'node:zlib'
 import { IO_CHUNK } from './zip/output.js'
 import { DEFLATE, STORE } from './zip/format.js'
@@ -337,45 +338,43 @@ function inflateOptions(size: number): zlib.ZlibOptions {
 /** Inflates the entry only to check its size and CRC, streaming, so big entries cost no memory. */
 export async function checkEntry(wheel: Wheel, entry: WheelEntry): Promise<void> {
   if (checked.has(entry)) return
-  if (entry.compressedSize <= IO_CHUNK * 8) {
+  // by the inflated size: 200 MB of zeros deflate to 200 kB, and inflating them whole costs 200 MB
+  if (entry.size <= IO_CHUNK * 8 || (entry.method !== STORE && entry.method !== DEFLATE)) {
     await entryContent(wheel, entry)
     return
   }
+  for await (const chunk of inflatedChunks(wheel, entry)) void chunk
+}
+
+/**
+ * The entry's content a chunk at a time, inflated as it is read, for entries too big to hold:
+ * its size and CRC are checked on the way, and a deflate bomb stops at the size listed.
+ */
+export async function* inflatedChunks(wheel: Wheel, entry: WheelEntry): AsyncGenerator<Buffer> {
+  const source = compressedChunks(wheel, entry)
+  let chunks: AsyncIterable<Buffer>
+  if (entry.method === STORE) chunks = source
+  else if (entry.method === DEFLATE) {
+    chunks = pipeline(Readable.from(source), zlib.createInflateRaw(), ignore)
+  } else {
+    yield await entryContent(wheel, entry)
+    return
+  }
+  const doesNotInflate = (why: string) =>
+    new HostileWheel(`${wheel.filename}: ${entry.name} does not inflate (${why})`)
   let crc = 0
   let size = 0
-  const inflate = entry.method === DEFLATE ? zlib.createInflateRaw() : undefined
-  const consume = (chunk: Buffer) => {
-    crc = zlib.crc32(chunk, crc)
-    size += chunk.length
-    // a deflate bomb stops at the size the central directory gives, not at the end of the disk
-    if (size > entry.size) inflate?.destroy(new Error(`more than the ${entry.size} bytes listed`))
-  }
-  if (entry.method === STORE) {
-    for await (const chunk of compressedChunks(wheel, entry)) consume(chunk)
-  } else if (inflate) {
-    const done = new Promise<void>((resolve, reject) => {
-      inflate.on('data', consume)
-      inflate.on('end', resolve)
-      inflate.on('error', error =>
-        reject(
-          new HostileWheel(`${wheel.filename}: ${entry.name} does not inflate (${error.message})`)
-        )
-      )
-    })
-    for await (const chunk of compressedChunks(wheel, entry)) {
-      if (inflate.destroyed) break
-      if (!inflate.write(chunk)) {
-        await new Promise(resolve => {
-          inflate.once('drain', resolve)
-          inflate.once('close', resolve)
-        })
-      }
+  try {
+    for await (const chunk of chunks) {
+      size += chunk.length
+      // a deflate bomb stops at the size the central directory gives, not at the end of the disk
+      if (size > entry.size) throw doesNotInflate(`more than the ${entry.size} bytes listed`)
+      crc = zlib.crc32(chunk, crc)
+      yield chunk
     }
-    if (!inflate.destroyed) inflate.end()
-    await done
-  } else {
-    await entryContent(wheel, entry)
-    return
+  } catch (error) {
+    if (error instanceof HostileWheel) throw error
+    throw doesNotInflate(error instanceof Error ? error.message : String(error))
   }
   if (size !== entry.size || crc >>> 0 !== entry.crc >>> 0) {
     throw new HostileWheel(
@@ -384,6 +383,8 @@ export async function checkEntry(wheel: Wheel, entry: WheelEntry): Promise<void>
   }
   checked.add(entry)
 }
+
+function ignore(): void {}
 
 /** Entries already inflated once and found whole: verification and the zip both need that. */
 const checked = new WeakSet<WheelEntry>()

@@ -1,12 +1,34 @@
-// Plumbing for the zip file: the hashing, batching output stream.
+// Plumbing for the zip file: the hashing, batching output stream and the spill directory.
 
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import type { WriteStream } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
 
 export const IO_CHUNK = 1024 * 1024
 /** Chunks up to this size are copied into the next 1 MiB write instead of written alone. */
 const STAGED_CHUNK_MAX = 64 * 1024
+
+/** Where big files' deflate output waits for its turn; created only if a big file comes. */
+export class SpillDirectory {
+  private created: Promise<string> | undefined
+  private readonly parent: string
+
+  constructor(parent: string) {
+    this.parent = parent
+  }
+
+  async file(name: string): Promise<string> {
+    this.created ??= fs.mkdtemp(path.join(this.parent, '.layer-zip-'))
+    return path.join(await this.created, name)
+  }
+
+  async remove(): Promise<void> {
+    const dir = await this.created?.catch(() => undefined)
+    if (dir) await fs.rm(dir, { recursive: true, force: true })
+  }
+}
 
 /**
  * A write stream that hashes and counts what it writes, and waits when the disk lags.
