@@ -777,9 +777,23 @@ describe('verifyLayerFiles on a shared object too big to hold in memory', () => 
       AL2023_X86,
       { inMemoryLimit: LIMIT }
     )
+    await tree.written()
     for (const [name, bytes] of Object.entries(OBJECTS)) {
       expect(readFileSync(join(dir, 'python', name)).equals(bytes)).toBe(true)
     }
     expect(existsSync(spillDir)).toBe(false)
+  })
+
+  it("reports a tree file that could not be written once the tree's writes are awaited", async () => {
+    const { dir, files, packages } = await wheelFiles()
+    // the tree's folder is a file: every write under it fails
+    writeFileSync(join(dir, 'python'), 'not a folder')
+    const tree = layerTree(join(dir, 'python'))
+    await verifyLayerFiles(
+      files.map(file => verifiableFile(file, { tree, spillDir: join(dir, 'spill') })),
+      packages,
+      AL2023_X86
+    ).catch(() => undefined)
+    await expect(tree.written()).rejects.toThrow(/ENOTDIR|EEXIST/)
   })
 })

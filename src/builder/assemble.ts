@@ -197,12 +197,18 @@ export interface AssembleOptions {
   extraFiles?: ExtraFile[]
   /** Files above this many bytes are compressed through spill files; default IN_MEMORY_LIMIT. */
   inMemoryLimit?: number
+  /**
+   * Verification, running beside the writer, inflates every wheel entry and checks its CRC, and
+   * the build fails if one is wrong: the writer then copies without inflating them a second time.
+   */
+  checkedBeside?: boolean
 }
 
 /**
  * Writes the layer zip: directories and files sorted by name bytes under the prefix, fixed
  * time, 0644/0755, with a CRC check of every wheel entry (inflated on the thread pool while
- * earlier entries are written). The same files always give the same bytes.
+ * earlier entries are written), unless verification beside it checks them. The same files
+ * always give the same bytes.
  */
 export async function writeAssembledZip(
   files: LayerFile[],
@@ -213,7 +219,12 @@ export async function writeAssembledZip(
   const level = options.level ?? 6
   const ahead = Math.max(1, options.ahead ?? 4 * os.availableParallelism())
   const spill = new SpillDirectory(path.dirname(path.resolve(zipPath)))
-  const compression = { level, inMemoryLimit: options.inMemoryLimit ?? IN_MEMORY_LIMIT, spill }
+  const compression = {
+    level,
+    inMemoryLimit: options.inMemoryLimit ?? IN_MEMORY_LIMIT,
+    spill,
+    checkEntries: !options.checkedBeside
+  }
   const entries = await withExtraFiles(zipEntries(files, prefix), options.extraFiles ?? [])
   await fs.mkdir(path.dirname(path.resolve(zipPath)), { recursive: true })
   const output = new HashingOutput(createWriteStream(zipPath, { highWaterMark: IO_CHUNK }))
@@ -371,18 +382,20 @@ interface Compression {
   level: number
   inMemoryLimit: number
   spill: SpillDirectory
+  /** Inflate each wheel entry copied as it is, to check its CRC (unless verification does). */
+  checkEntries: boolean
 }
 
 let spilled = 0
 
 async function prepareEntry(
   file: LayerFile,
-  { level, inMemoryLimit, spill }: Compression
+  { level, inMemoryLimit, spill, checkEntries }: Compression
 ): Promise<PreparedEntry> {
   if (file.source.kind === 'wheel') {
     const { wheel, entry } = file.source
     if (entry.method === DEFLATE) {
-      await checkEntry(wheel, entry)
+      if (checkEntries) await checkEntry(wheel, entry)
       return { ...headerFacts(entry), method: DEFLATE, data: { wheel, entry } }
     }
     if (entry.method === STORE && entry.size > inMemoryLimit) {
@@ -395,7 +408,7 @@ async function prepareEntry(
     }
     if (entry.method === STORE) {
       const content = compressedBytes(wheel, entry)
-      await checkEntry(wheel, entry)
+      if (checkEntries) await checkEntry(wheel, entry)
       const deflated = content.length >= 3 ? await deflateRaw(content, level) : undefined
       if (deflated && deflated.length < content.length * (1 - RECOMPRESS_GAIN)) {
         return {
@@ -485,6 +498,7 @@ export async function extractLayer(
   await mapLimit(files, os.availableParallelism(), async file =>
     file.size > inMemoryLimit ? tree.stream(file) : tree.write(file, await layerFileContent(file))
   )
+  await tree.written()
 }
 
 /**
@@ -492,10 +506,19 @@ export async function extractLayer(
  * bytes already (verification inflates every file once: the tree reuses those bytes).
  */
 export interface LayerTree {
+  /**
+   * Starts writing a file held in memory; resolves once the bytes still being written are few
+   * enough, so the caller goes on inflating while the disk catches up.
+   */
   write: (file: LayerFile, content: Buffer) => Promise<void>
   /** Writes a file too big to hold a chunk at a time; returns where it is. */
   stream: (file: LayerFile) => Promise<string>
+  /** Every write started has finished (or the first that failed, failed). */
+  written: () => Promise<void>
 }
+
+/** Bytes of files handed to the disk but not yet written, before a writer waits. */
+const WRITE_BEHIND_BYTES = 32 * 1024 * 1024
 
 export function layerTree(siteDir: string): LayerTree {
   const folders = new Map<string, Promise<unknown>>()
@@ -504,11 +527,30 @@ export function layerTree(siteDir: string): LayerTree {
     if (!made) folders.set(dir, (made = fs.mkdir(dir, { recursive: true })))
     return made
   }
+  const writes: Promise<void>[] = []
+  const inFlight = new Set<Promise<void>>()
+  let inFlightBytes = 0
   return {
     write: async (file, content) => {
       const full = path.join(siteDir, file.path)
-      await folder(path.dirname(full))
-      await fs.writeFile(full, content, { mode: file.mode })
+      const write = folder(path.dirname(full)).then(() =>
+        fs.writeFile(full, content, { mode: file.mode })
+      )
+      const tracked = write.finally(() => {
+        inFlight.delete(tracked)
+        inFlightBytes -= content.length
+      })
+      // a failure is reported by written(), not as an unhandled rejection on the way
+      tracked.catch(() => undefined)
+      inFlight.add(tracked)
+      inFlightBytes += content.length
+      writes.push(write)
+      while (inFlightBytes > WRITE_BEHIND_BYTES && inFlight.size > 0) {
+        await Promise.race([...inFlight].map(w => w.catch(() => undefined)))
+      }
+    },
+    written: async () => {
+      await Promise.all(writes)
     },
     stream: async file => {
       const full = path.join(siteDir, file.path)

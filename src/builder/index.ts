@@ -11,6 +11,7 @@ import { layerFileStem } from '../names.js'
 import { workspacePath } from '../sources/common.js'
 import { hashMismatchMessage, type DependencySource } from '../sources/index.js'
 import { pipIndexes } from '../sources/indexes.js'
+import { settleAll } from '../concurrency.js'
 import { FailureAt } from '../errors.js'
 import { annotate, annotateFindings, originOf, type Origin } from './annotations.js'
 import { describeHeldBack, type HeldBack } from './candidates.js'
@@ -173,10 +174,17 @@ export async function buildLayer(
   const checkRuns = Boolean(checkInterpreter?.interpreter)
   const tree = layerTree(siteDir)
   if (checkRuns) await mkdir(siteDir, { recursive: true })
-  const findings =
-    inputs.verify === 'off'
-      ? []
-      : await verifyLayerFiles(
+  const { runtime, architecture } = inputs.target
+  const zipName = `${layerFileStem(inputs.layerName, runtime.name, architecture)}.zip`
+  const verifies = inputs.verify !== 'off'
+  // The zip is written while verification reads every file: the writer copies the wheels'
+  // compressed bytes, verification inflates them and checks each CRC, and a wrong one fails
+  // the build before the zip goes anywhere. Importing runs package code, which may write into
+  // its own folder: it imports from a tree extracted beside the zip, never from the zip's
+  // sources, and only once the zip is hashed.
+  const [verified, zip, preparedCheck] = await settleAll([
+    verifies
+      ? verifyLayerFiles(
           files.map(file =>
             verifiableFile(file, {
               tree: checkRuns ? tree : undefined,
@@ -190,23 +198,19 @@ export async function buildLayer(
             onWarning: (message, name) =>
               annotate('warning', message, name ? originOf(name, source, distributions) : undefined)
           }
-        )
-  if (inputs.verify !== 'off') findings.push(...(await verifyExtraFiles(extraFiles, inputs.target)))
-  if (inputs.verify !== 'off') {
-    core.info(`verify: ${files.length} files read in memory, ${findings.length} findings`)
-  }
-  annotateFindings(findings, inputs.verify, source, distributions)
-
-  const { runtime, architecture } = inputs.target
-  const zipName = `${layerFileStem(inputs.layerName, runtime.name, architecture)}.zip`
-  // Importing runs package code, which may write into its own folder: it imports from a tree
-  // extracted beside the zip, never from the zip's sources, and only once the zip is hashed.
-  // Without a check to run, no tree is written at all.
-  const [zip, preparedCheck] = await Promise.all([
-    writeAssembledZip(files, path.join(workDir, zipName), { extraFiles }),
-    prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir),
-    checkRuns && inputs.verify === 'off' ? extractLayer(files, siteDir) : Promise.resolve()
+        ).then(async findings => [
+          ...findings,
+          ...(await verifyExtraFiles(extraFiles, inputs.target))
+        ])
+      : Promise.resolve([]),
+    writeAssembledZip(files, path.join(workDir, zipName), { extraFiles, checkedBeside: verifies }),
+    prepareImportCheck(inputs, checkInterpreter, pruned.excluded, workDir)
   ])
+  const findings: Finding[] = verified
+  if (verifies)
+    core.info(`verify: ${files.length} files read in memory, ${findings.length} findings`)
+  annotateFindings(findings, inputs.verify, source, distributions)
+  await (checkRuns && !verifies ? extractLayer(files, siteDir) : tree.written())
   core.info(`layer zip: ${zip.zipPath} (${zip.zipSize} bytes, CodeSha256 ${zip.codeSha256})`)
   const importCheck = await runImportCheck(inputs, preparedCheck, siteDir, packages)
   return {

@@ -355,7 +355,8 @@ export async function* inflatedChunks(wheel: Wheel, entry: WheelEntry): AsyncGen
   let chunks: AsyncIterable<Buffer>
   if (entry.method === STORE) chunks = source
   else if (entry.method === DEFLATE) {
-    chunks = pipeline(Readable.from(source), zlib.createInflateRaw(), ignore)
+    // 1 MiB out at a time: zlib's default 16 KiB costs a callback each on the main thread
+    chunks = pipeline(Readable.from(source), zlib.createInflateRaw({ chunkSize: IO_CHUNK }), ignore)
   } else {
     yield await entryContent(wheel, entry)
     return
