@@ -610,8 +610,9 @@ export function actionPhases(m: Measurement): Phases {
     ['node start-up, inputs, index and pip checks', span(0, pipStart)],
     ['pip: resolve and download (pip download)', span(pipStart, pipEnd)],
     ['assemble: read wheels, prune, slim, RECORD', span(pipEnd, assembled)],
-    ['verify (every file inflated in memory)', span(assembled, verified)],
-    ['write zip (+ tree for the import check, SDK beside it)', span(verified, zipDone)],
+    // verification and the zip run at once; their lines come when both are done
+    ['verify (every file inflated, CRC checked) and write zip, at once', span(assembled, verified)],
+    ['tree for the import check finished, zip hashed', span(verified, zipDone)],
     ['import check', span(importStart, importEnd)],
     ['size check, report, exit', span(importEnd ?? zipDone, m.wallS)]
   ]

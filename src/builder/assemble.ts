@@ -468,7 +468,7 @@ async function deflateToSpill(
     }
   }
   await pipeline(
-    Readable.from(deflatePieces(counted(), file.size, level)),
+    Readable.from(deflatePieces(counted(), level)),
     async function* (chunks: AsyncIterable<Buffer>) {
       for await (const chunk of chunks) {
         compressedSize += chunk.length
