@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NODE22, NODE24, runAction } from '../support/action.js'
 import { debugSharedObject } from '../support/canaries.js'
 import { startIndex, type PackageIndex } from '../support/index-server.js'
+import { listZip, testZip } from '../support/unzip.js'
 import { buildWheel } from '../support/wheels.js'
 
 let index: PackageIndex
@@ -39,15 +40,6 @@ afterAll(async () => {
   await index?.close()
 })
 
-/** name → compression method of each entry, read with Python's zipfile. */
-function methods(zipPath: string): Record<string, number> {
-  const script =
-    'import json, sys, zipfile\n' +
-    'z = zipfile.ZipFile(sys.argv[1])\n' +
-    'print(json.dumps({i.filename: i.compress_type for i in z.infolist()}))'
-  return JSON.parse(execFileSync('python3', ['-c', script, zipPath], { encoding: 'utf8' }))
-}
-
 describe('the same layer whatever Node runs the action', () => {
   it('gives the same CodeSha256 on Node 22 and Node 24, with entries the action deflated itself', async () => {
     const build = async (node: string) => {
@@ -74,10 +66,12 @@ describe('the same layer whatever Node runs the action', () => {
     expect(on24.stdout).toContain('strip: 1 shared objects')
 
     // each of these went through the action's own deflate, not copied from the wheel
-    const zip = methods(on24.outputs['zip-path'])
-    expect(zip['python/bigtables/data.py']).toBe(8)
-    expect(zip['python/bigtables/_native.so']).toBe(8)
-    expect(zip['python/settings.py']).toBe(8)
+    const zipPath = on24.outputs['zip-path']
+    testZip(zipPath)
+    const method = new Map(listZip(zipPath).map(entry => [entry.name, entry.method]))
+    expect(method.get('python/bigtables/data.py')).toBe(8)
+    expect(method.get('python/bigtables/_native.so')).toBe(8)
+    expect(method.get('python/settings.py')).toBe(8)
 
     expect(on22.outputs['code-sha256']).toBe(on24.outputs['code-sha256'])
   })

@@ -12,7 +12,6 @@ import { IN_MEMORY_LIMIT } from './assemble.js'
 import type { ExtraFile } from './extra-files.js'
 import type { LayerPackage } from './site.js'
 
-/** Files inspected at once: enough to keep the disk busy, well under the open-file limit. */
 /** A problem found by verification, tied to the package and file that carries it. */
 export interface Finding {
   package: string
