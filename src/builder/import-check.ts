@@ -7,7 +7,7 @@
 import * as core from '@actions/core'
 import { execFile, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import path, { join } from 'node:path'
 import { mapLimit } from '../concurrency.js'
 import type { ActionInputs } from '../inputs.js'
@@ -54,8 +54,11 @@ export interface ExcludedDistribution {
   modules: string[]
 }
 
-/** Interpreters run at once: each is a whole interpreter, and runners have two cores. */
-const CONCURRENT_IMPORTS = 2
+/**
+ * Interpreters run at once, one a core: GitHub's private-repository runners have two cores,
+ * public ones four. Capped, since each holds its distribution's whole import in memory.
+ */
+const CONCURRENT_IMPORTS = Math.min(4, Math.max(2, availableParallelism()))
 /** Time a single module may take to import; an interpreter imports one after another. */
 const DEFAULT_IMPORT_TIMEOUT_MS = 30_000
 /** Output kept per line; a module that prints a lot must not grow memory without bound. */
@@ -409,9 +412,9 @@ function skips(entry: string, { module, package: pkg }: ImportedModule): boolean
 /**
  * Imports every module of the layer: one fresh interpreter per distribution, importing its
  * modules one after another, that sees only `siteDir`, `extraPaths`, `otherLayerPaths` and the
- * standard library; each import time-boxed, two interpreters at a time. A module that fails
- * only when imported before its dependent (psycopg_binary before psycopg) passes when that
- * dependent, a distribution of the layer requiring its own, imports first.
+ * standard library; each import time-boxed, one interpreter a core (two to four) at a time.
+ * A module that fails only when imported before its dependent (psycopg_binary before psycopg)
+ * passes when that dependent, a distribution of the layer requiring its own, imports first.
  */
 export async function checkImports(options: {
   interpreter: Interpreter
