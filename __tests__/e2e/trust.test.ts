@@ -41,6 +41,31 @@ with open(os.path.join(here, 'data.txt'), 'w') as f:
     f.write('changed by the import check\\n')
 `
 
+/**
+ * A wheel that lies about one entry: its CRC, in the local header and the central directory
+ * alike (so the two agree), is not the CRC of the bytes. pip downloads it without a look.
+ */
+function crcLiar() {
+  const wheel = buildWheel({
+    name: 'crcliar',
+    version: '1.0',
+    files: { 'crcliar/__init__.py': 'ANSWER = 42\n' }
+  })
+  const name = Buffer.from('crcliar/__init__.py')
+  const bytes = Buffer.from(wheel.bytes)
+  for (const [signature, nameAt, crcAt] of [
+    [0x04034b50, 30, 14],
+    [0x02014b50, 46, 16]
+  ]) {
+    for (let at = 0; at + nameAt + name.length <= bytes.length; at++) {
+      if (bytes.readUInt32LE(at) !== signature) continue
+      if (!bytes.subarray(at + nameAt, at + nameAt + name.length).equals(name)) continue
+      bytes.writeUInt32LE((bytes.readUInt32LE(at + crcAt) ^ 0xdeadbeef) >>> 0, at + crcAt)
+    }
+  }
+  return { ...wheel, bytes }
+}
+
 beforeAll(async () => {
   spyDir = await tempDir('spy-')
   // files that keep the zip busy long enough for an import running beside it to finish first
@@ -49,6 +74,7 @@ beforeAll(async () => {
   )
   index = await startIndex([
     buildWheel({ name: 'plainpkg', version: '1.0', files: { 'plainpkg/__init__.py': '' } }),
+    crcLiar(),
     spyingSdist(
       {
         name: 'spy',
@@ -198,4 +224,19 @@ describe('what ships is what was verified', () => {
     const onDisk = createHash('sha256').update(readFileSync(checked.outputs['zip-path']))
     expect(onDisk.digest('base64')).toBe(checked.outputs['code-sha256'])
   })
+})
+
+describe('a wheel whose bytes do not match their CRC', () => {
+  it.each(['error', 'off'])(
+    'is refused naming the wheel and the entry, and no zip is output (verify: %s)',
+    async verify => {
+      const run = await build('crcliar\n', { verify, 'import-check': 'false' })
+      expect(run.exitCode).toBe(1)
+      expect(failure(run)).toContain(
+        'crcliar-1.0-py3-none-any.whl: crcliar/__init__.py does not match its CRC or size when inflated'
+      )
+      expect(run.outputs['zip-path']).toBeUndefined()
+      expect(run.outputs['code-sha256']).toBeUndefined()
+    }
+  )
 })
