@@ -71,8 +71,8 @@ export interface BuildReport {
 
 /**
  * pip download → wheels read in place → prune and slim as filters over their entries → strip
- * → verify in memory → the zip assembled from the wheels' compressed bytes → import check
- * (from a tree extracted beside the zip, only when the check runs).
+ * → verify in memory, with the zip assembled from the wheels' compressed bytes beside it →
+ * import check (from a tree written beside the zip, only when the check runs).
  */
 export async function buildLayer(
   inputs: ActionInputs,
