@@ -71,15 +71,7 @@ export async function run(): Promise<void> {
     const planAccess = aws && inputs.plan ? await aws.planPreflight(inputs) : undefined
 
     const report =
-      prebuilt ??
-      (await buildLayer(
-        // pip runs on the interpreter the preflight found, by its own path
-        { ...inputs, python: preflight!.python },
-        source!,
-        workDir,
-        preflight!.checkInterpreter,
-        extraFiles?.files ?? []
-      ))
+      prebuilt ?? (await buildLayer(inputs, source!, workDir, preflight!, extraFiles?.files ?? []))
     if (!prebuilt) await reportAndGate(inputs, report)
 
     if (!aws) {

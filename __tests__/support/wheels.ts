@@ -285,11 +285,15 @@ def build_sdist(sdist_directory, config_settings=None):
 
 // ---- archives -----------------------------------------------------------------------------
 
-interface ZipEntry {
+export interface ZipEntry {
   path: string
   data: Buffer
+  /** Unix permissions, or a whole st_mode with its file type (a link: 0o120777). */
   mode: number
+  /** Deflate however large (by default entries above 4 MiB are stored). */
   deflate?: boolean
+  /** Store as it is, never deflated: a very large zip written quickly. */
+  store?: boolean
 }
 
 // 2020-01-01 00:00:00 in MS-DOS form: every archive gets the same timestamps.
@@ -306,8 +310,8 @@ export function writeZip(entries: ZipEntry[]): Buffer {
     const name = Buffer.from(entry.path, 'utf8')
     const crc = crc32(entry.data)
     // Deflating large incompressible blobs is slow and useless.
-    const deflated =
-      entry.deflate || entry.data.length <= 4 * 1024 * 1024 ? deflateRawSync(entry.data) : undefined
+    const deflate = !entry.store && (entry.deflate || entry.data.length <= 4 * 1024 * 1024)
+    const deflated = deflate ? deflateRawSync(entry.data) : undefined
     const stored = !deflated || deflated.length >= entry.data.length
     const body = stored ? entry.data : deflated
     const method = stored ? 0 : 8

@@ -17,12 +17,7 @@ import { annotate, annotateFindings, originOf, type Origin } from './annotations
 import { describeHeldBack, type HeldBack } from './candidates.js'
 import { layerLibraries, type ExtraFile } from './extra-files.js'
 import { buildLocalProjects } from './local.js'
-import {
-  prepareImportCheck,
-  runImportCheck,
-  type ImportCheckInterpreter,
-  type ImportCheckOutcome
-} from './import-check.js'
+import { prepareImportCheck, runImportCheck, type ImportCheckOutcome } from './import-check.js'
 import {
   extractLayer,
   installOrder,
@@ -44,6 +39,7 @@ import {
 import { halfSetWarnings, pruneLayouts, type Exclusion } from './prune.js'
 import { lexicalSitePath, type LayerPackage } from './site.js'
 import { checkSize } from './size.js'
+import type { BuildPreflight } from './preflight.js'
 import { stripLayerFiles } from './strip.js'
 import { summarizeFindings, verifyExtraFiles, verifyLayerFiles, type Finding } from './verify.js'
 import { readWheel } from './wheels.js'
@@ -78,7 +74,7 @@ export async function buildLayer(
   inputs: ActionInputs,
   source: DependencySource,
   workDir: string,
-  checkInterpreter: ImportCheckInterpreter,
+  { python, checkInterpreter }: BuildPreflight,
   extraFiles: ExtraFile[] = []
 ): Promise<BuildReport> {
   const siteDir = path.join(workDir, 'python')
@@ -87,7 +83,8 @@ export async function buildLayer(
   // a lock already lists every package, evaluated for Lambda: pip must not re-resolve
   const noDeps = source.kind !== 'requirements' && source.kind !== 'pyproject'
   const pip = {
-    python: inputs.python,
+    // the interpreter the preflight found, by its own path (past a shim)
+    python,
     target: inputs.target,
     requirementsFile: source.requirementsFile,
     siteDir,

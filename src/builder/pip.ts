@@ -437,8 +437,11 @@ export async function checkPip(python: string): Promise<RunnerPython> {
       `python: "${python}" was not found on the runner; install Python (actions/setup-python) or set python to an interpreter path`
     )
   }
-  const [first = '', executable] = output.stdout.trim().split('\n')
-  const match = /^pip (\d+)\.(\d+)/.exec(first.trim())
+  // a .pth or sitecustomize may print before the probe does: find its lines
+  const lines = output.stdout.split('\n').map(line => line.trim())
+  const at = lines.findIndex(line => /^pip \d+\.\d+/.test(line))
+  const match = /^pip (\d+)\.(\d+)/.exec(lines[at] ?? '')
+  const executable = lines[at + 1]
   if (output.exitCode !== 0 || !match) {
     throw new Error(
       `python: "${python}" has no pip (${lastLine(output.stderr) || 'python -m pip failed'}); install pip for it or set python to another interpreter`
@@ -450,7 +453,9 @@ export async function checkPip(python: string): Promise<RunnerPython> {
       `python: pip ${major}.${minor} is too old; the action needs pip ${MIN_PIP.join('.')} or later (run: ${python} -m pip install --upgrade pip)`
     )
   }
-  return { executable: executable?.trim() || python, pipVersion: `${major}.${minor}` }
+  // an embedded interpreter may not know its own path: then the one asked stays
+  const own = executable && path.isAbsolute(executable) ? executable : python
+  return { executable: own, pipVersion: `${major}.${minor}` }
 }
 
 /**
