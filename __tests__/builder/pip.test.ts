@@ -50,6 +50,15 @@ describe('the interpreter that runs pip', () => {
     expect(found.pipVersion).toMatch(/^\d+\.\d+$/)
   })
 
+  it('reads its own lines past what a .pth prints first, and keeps the asked python for a path that is not absolute', async () => {
+    const noisy = fakeScript(
+      "echo 'hello from a .pth'\necho 'pip 23.2.1'\necho '/opt/py/bin/python3'"
+    )
+    expect(await checkPip(noisy)).toEqual({ executable: '/opt/py/bin/python3', pipVersion: '23.2' })
+    const relative = fakeScript("echo 'pip 23.2.1'\necho 'python3'")
+    expect(await checkPip(relative)).toEqual({ executable: relative, pipVersion: '23.2' })
+  })
+
   it('refuses a python without pip, naming it', async () => {
     const bare = mkdtempSync(path.join(os.tmpdir(), 'no-pip-'))
     execFileSync('python3', ['-m', 'venv', '--without-pip', bare])
