@@ -40,6 +40,17 @@ export function urlSecrets(url: string): string[] {
   return [...new Set([url, secret, decoded(secret)])].filter(part => part.length > 0)
 }
 
+/** A `${VAR}` value shorter than this (a version, a region) is not masked: it would blot out log lines. */
+const SPLICED_SECRET_MIN = 8
+
+/**
+ * The values of `${VAR}`s spliced into a URL outside its user info (a token in the path, as some
+ * private indexes take it): pip prints such URLs whole, so they are masked like credentials.
+ */
+export function splicedSecrets(url: string, values: Iterable<string>): string[] {
+  return [...values].filter(value => value.length >= SPLICED_SECRET_MIN && url.includes(value))
+}
+
 /**
  * True when the user name or password holds a raw `/`, `?`, `#` or `\`: pip, like `new URL`, ends
  * the host name at the first of them, so it would look up part of the password as a host and send

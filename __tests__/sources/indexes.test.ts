@@ -32,6 +32,16 @@ describe('Pipfile.lock _meta.sources', () => {
     expect(indexes?.secrets).toContain('t0k3n')
   })
 
+  it('hands over a token expanded into a URL path for masking', () => {
+    const indexes = pipfileIndexes(
+      { sources: [{ name: 'fury', url: 'https://pypi.fury.io/${FURY_TOKEN}/acme/' }] },
+      'Pipfile.lock',
+      { FURY_TOKEN: 'fury-t0k3n-value' }
+    )
+    expect(indexes?.index?.url).toBe('https://pypi.fury.io/fury-t0k3n-value/acme/')
+    expect(indexes?.secrets).toContain('fury-t0k3n-value')
+  })
+
   it('leaves a variable that is not set as written', () => {
     expect(expandEnvironment('https://${NOT_SET}@x/$ALSO_NOT/', {})).toBe(
       'https://${NOT_SET}@x/$ALSO_NOT/'

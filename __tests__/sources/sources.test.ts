@@ -562,6 +562,22 @@ describe('${VAR} in a requirements file', () => {
     expect(copy).toContain('${PRIVATE_TOKEN}')
     expect(copy).not.toContain(SECRET)
   })
+
+  it('hands over a token expanded into a URL path too, as pip prints such a URL whole', async () => {
+    process.env.SHORT_VALUE = 'v2'
+    try {
+      await write(
+        'requirements.txt',
+        '--extra-index-url https://pkgs.example.com/${PRIVATE_TOKEN}/${SHORT_VALUE}/simple\ntinyjson\n'
+      )
+      const source = await read('requirements.txt', { cwd: work })
+      expect(source.secrets).toContain(SECRET)
+      // a short value (a version, a region) would blot out every log line it appears in
+      expect(source.secrets).not.toContain('v2')
+    } finally {
+      delete process.env.SHORT_VALUE
+    }
+  })
 })
 
 describe('pyproject.toml', () => {

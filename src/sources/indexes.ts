@@ -2,7 +2,7 @@
 // `[[tool.poetry.source]]`, uv.lock's registry URLs), read as their own tool reads them, so that
 // pip asks the index the project was locked against when no index-url input is given.
 import type { TomlTable } from 'smol-toml'
-import { redact, urlSecrets, withoutCredentials } from '../secrets.js'
+import { redact, splicedSecrets, urlSecrets, withoutCredentials } from '../secrets.js'
 import { isTable } from './common.js'
 
 /** One index and where it was named, for the log and pip's failure messages. */
@@ -29,10 +29,19 @@ const PYPI = 'https://pypi.org/simple/'
  * `$NAME` and `${NAME}` expanded from the environment as pipenv expands them (Python's
  * os.path.expandvars): a variable that is not set stays as written.
  */
-export function expandEnvironment(text: string, env: NodeJS.ProcessEnv): string {
+export function expandEnvironment(
+  text: string,
+  env: NodeJS.ProcessEnv,
+  onValue: (value: string) => void = () => undefined
+): string {
   return text.replace(
     /\$(?:\{([^}]+)\}|([A-Za-z0-9_]+))/g,
-    (written, braced?: string, bare?: string) => env[braced ?? bare ?? ''] ?? written
+    (written, braced?: string, bare?: string) => {
+      const value = env[braced ?? bare ?? '']
+      if (value === undefined) return written
+      onValue(value)
+      return value
+    }
   )
 }
 
@@ -83,13 +92,28 @@ export function pipfileIndexes(
   const named = sources.flatMap((source: unknown, at: number) => {
     if (!isTable(source) || typeof source.url !== 'string') return []
     const name = typeof source.name === 'string' ? source.name : String(at)
-    const url = expandEnvironment(source.url, env)
-    return [{ url, from: `${where} _meta.sources "${name}"`, verify: source.verify_ssl !== false }]
+    const values: string[] = []
+    const url = expandEnvironment(source.url, env, value => values.push(value))
+    const spliced = splicedSecrets(url, values)
+    return [
+      {
+        url,
+        from: `${where} _meta.sources "${name}"`,
+        verify: source.verify_ssl !== false,
+        spliced
+      }
+    ]
   })
   if (named.length === 0) return undefined
   const trusted = named.filter(n => !n.verify).flatMap(n => hostOf(n.url) ?? [])
   const [first, ...rest] = named.map(({ url, from }) => ({ url, from }))
-  return indexes(rest, first, trusted)
+  const found = indexes(rest, first, trusted)
+  return (
+    found && {
+      ...found,
+      secrets: [...new Set([...found.secrets, ...named.flatMap(n => n.spliced)])]
+    }
+  )
 }
 
 /** Poetry reads a source's credentials from POETRY_HTTP_BASIC_<NAME>_USERNAME / _PASSWORD. */

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { redact, urlSecrets, withoutCredentials } from '../secrets.js'
+import { redact, splicedSecrets, urlSecrets, withoutCredentials } from '../secrets.js'
 import { shellWords } from '../words.js'
 import {
   type DependencySource,
@@ -275,8 +275,10 @@ async function readFile(walk: Walk, file: string, constraint: boolean): Promise<
   for (const logical of logicalLines(content)) {
     reading.line = logical.line
     const { text, expanded } = expandVariables(logical.text)
-    for (const url of text.match(URL_IN_TEXT) ?? [])
+    for (const url of text.match(URL_IN_TEXT) ?? []) {
       for (const secret of urlSecrets(url)) walk.secrets.add(secret)
+      for (const secret of splicedSecrets(url, expanded.values())) walk.secrets.add(secret)
+    }
     const fail = (message: string): Error =>
       new Error(`requirements: ${shown} line ${logical.line}: ${asWritten(message, expanded)}`)
     const rewrite = (text: string | CopyToken[]): void => {
